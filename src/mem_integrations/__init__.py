@@ -1,0 +1,51 @@
+"""mem_integrations: long-term memory for LLM apps and agents over embedded LanceDB."""
+
+from .core.async_memory import AsyncMemory
+from .core.config import Limits, MemoryConfig
+from .core.errors import (
+    ConfigurationError,
+    EmbeddingError,
+    ExtractionError,
+    IdentityFieldError,
+    InvalidExpirationError,
+    InvalidFilterError,
+    LimitExceededError,
+    MemoryLayerError,
+    MemoryNotFoundError,
+    SchemaVersionError,
+    ScopeRequiredError,
+    StoreError,
+    ValidationError,
+)
+from .core.memory import Memory
+from .core.records import AddEvent, AddResult, HistoryEvent, MemoryRecord, Page, Scope, SearchHit
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AddEvent",
+    "AddResult",
+    "AsyncMemory",
+    "ConfigurationError",
+    "EmbeddingError",
+    "ExtractionError",
+    "HistoryEvent",
+    "IdentityFieldError",
+    "InvalidExpirationError",
+    "InvalidFilterError",
+    "LimitExceededError",
+    "Limits",
+    "Memory",
+    "MemoryConfig",
+    "MemoryLayerError",
+    "MemoryNotFoundError",
+    "MemoryRecord",
+    "Page",
+    "SchemaVersionError",
+    "Scope",
+    "ScopeRequiredError",
+    "SearchHit",
+    "StoreError",
+    "ValidationError",
+    "__version__",
+]

@@ -1,0 +1,1 @@
+"""The framework-free core: imports neither langchain nor llama_index, ever."""

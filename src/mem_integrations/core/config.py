@@ -1,0 +1,72 @@
+"""Store-level configuration, validated once when a ``Memory`` is built."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["DEFAULT_URI_ENV", "Limits", "MemoryConfig", "default_uri"]
+
+#: Environment variable naming the default store location (used by ``Memory()`` and the CLI).
+DEFAULT_URI_ENV = "MEM_INTEGRATIONS_URI"
+
+
+def default_uri() -> str:
+    """Where ``Memory()`` keeps its tables when no uri is given.
+
+    A folder in the working directory, not ``/tmp``: memory is meant to outlive the process
+    and the machine's reboots. Overridable with ``$MEM_INTEGRATIONS_URI``.
+    """
+    return os.environ.get(DEFAULT_URI_ENV) or os.path.join(".mem_integrations", "lancedb")
+
+
+class Limits(BaseModel):
+    """Size limits; every one is checked before anything is written."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_batch: int = Field(default=1000, ge=1)
+    max_text_chars: int = Field(default=32_000, ge=1)
+    max_metadata_bytes: int = Field(default=64_000, ge=2)
+    max_categories: int = Field(default=64, ge=0)
+    max_top_k: int = Field(default=1000, ge=1)
+    max_page_size: int = Field(default=1000, ge=1)
+    max_messages: int = Field(default=1000, ge=1)
+
+
+class MemoryConfig(BaseModel):
+    """Everything a ``Memory`` needs to know about its store.
+
+    ``embedder`` and ``llm`` accept any object that satisfies the core protocols
+    (``core.embeddings.Embedder`` and ``core.llm.StructuredLLM``); the framework adapters
+    turn LangChain and LlamaIndex objects into those. ``None`` for ``embedder`` means the
+    bundled offline MiniLM model; ``None`` for ``llm`` means verbatim storage.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    uri: str = Field(default_factory=default_uri)
+    storage_options: dict[str, str] | None = None
+    embedder: Any = None
+    llm: Any = None
+    clock: Any = None
+    decay: bool = False
+    decay_settings: Any = None
+    limits: Limits = Field(default_factory=Limits)
+    #: run ``optimize`` (compaction + index refresh) in the background after this many commits.
+    optimize_every: int = Field(default=100, ge=1)
+    #: how long superseded table versions are kept before optimize removes their files.
+    cleanup_older_than: timedelta = timedelta(hours=1)
+    #: how often write calls physically purge expired memories (no cron job needed).
+    purge_interval: timedelta = timedelta(minutes=10)
+    #: 0 means every read sees the latest commit of every process sharing the store.
+    read_consistency_interval: timedelta | None = timedelta(0)
+    #: weights of the hybrid search: vector similarity and full-text (BM25) relevance.
+    vector_weight: float = Field(default=0.7, ge=0.0, le=1.0)
+    #: candidates fetched per signal before fusion, as a multiple of top_k.
+    candidate_multiplier: int = Field(default=4, ge=1, le=50)
+    custom_categories: list[str] | None = None
+    prompt: str | None = None

@@ -1,0 +1,99 @@
+"""One exception hierarchy for everything the package raises on purpose.
+
+Every error a caller can provoke with bad input derives from :class:`MemoryLayerError`, so
+``except MemoryLayerError`` is enough to handle all of them. The name deliberately avoids the
+builtin ``MemoryError`` (which means "out of RAM").
+
+::
+
+    MemoryLayerError
+    ├── ValidationError            bad input; raised before anything is written
+    │   ├── ScopeRequiredError     no user_id / agent_id / run_id / app_id given
+    │   ├── InvalidFilterError     unknown field or operator, wrong value type
+    │   ├── InvalidExpirationError unparseable expiration_date
+    │   ├── IdentityFieldError     scope ids smuggled in through metadata
+    │   └── LimitExceededError     batch, text, metadata or top_k over its limit
+    ├── MemoryNotFoundError        no memory with that id (in that scope)
+    ├── EmbeddingError             the embedder failed or returned the wrong shape
+    ├── ExtractionError            the LLM returned unusable output twice
+    ├── StoreError                 LanceDB refused an operation
+    │   └── SchemaVersionError     the store is newer than this package, or cannot migrate
+    └── ConfigurationError         inconsistent MemoryConfig
+
+``ValidationError`` also subclasses :class:`ValueError`, and ``MemoryNotFoundError``
+subclasses :class:`KeyError`, so code written against plain Python errors keeps working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigurationError",
+    "EmbeddingError",
+    "ExtractionError",
+    "IdentityFieldError",
+    "InvalidExpirationError",
+    "InvalidFilterError",
+    "LimitExceededError",
+    "MemoryLayerError",
+    "MemoryNotFoundError",
+    "SchemaVersionError",
+    "ScopeRequiredError",
+    "StoreError",
+    "ValidationError",
+]
+
+
+class MemoryLayerError(Exception):
+    """Base class of every error this package raises deliberately."""
+
+
+class ValidationError(MemoryLayerError, ValueError):
+    """The input was rejected before any write happened."""
+
+
+class ScopeRequiredError(ValidationError):
+    """The call names no scope, so it could reach every tenant's memories."""
+
+
+class InvalidFilterError(ValidationError):
+    """A filter names an unknown field or operator, or gives a value of the wrong type."""
+
+
+class InvalidExpirationError(ValidationError):
+    """An ``expiration_date`` that is neither a date, a datetime nor an ISO-8601 string."""
+
+
+class IdentityFieldError(ValidationError):
+    """Metadata tried to set a scope id; scope ids are only set by the scope arguments."""
+
+
+class LimitExceededError(ValidationError):
+    """A size limit (batch, text, metadata, top_k, page size) was exceeded."""
+
+
+class MemoryNotFoundError(MemoryLayerError, KeyError):
+    """No memory has this id, or it lies outside the caller's scope."""
+
+    def __str__(self) -> str:
+        # KeyError quotes its argument; a message reads better unquoted.
+        return str(self.args[0]) if self.args else "memory not found"
+
+
+class EmbeddingError(MemoryLayerError):
+    """The embedder failed or returned vectors of the wrong dimension."""
+
+
+class ExtractionError(MemoryLayerError):
+    """The LLM's output could not be validated even after one retry; nothing was written."""
+
+
+class StoreError(MemoryLayerError):
+    """The underlying LanceDB store refused an operation."""
+
+
+class SchemaVersionError(StoreError):
+    """The store's schema version is unknown to this package or cannot be migrated."""
+
+
+class ConfigurationError(MemoryLayerError):
+    """The configuration is inconsistent (e.g. an embedder whose dimension changed)."""

@@ -1,0 +1,810 @@
+"""``Memory``: the Mem0-shaped API over the LanceDB store.
+
+Every public method validates all of its input before the first write, confines itself to the
+scope it was given, and makes one commit to the memories table per call. Methods return
+Mem0's JSON dicts; the ``*_records`` / ``search_hits`` variants return the typed models that the
+framework adapters use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+import pyarrow as pa
+
+from . import filters as F
+from .clock import Clock, SystemClock
+from .config import MemoryConfig
+from .embeddings import Embedder, default_embedder, embed_documents_checked, embed_query_checked
+from .errors import (
+    IdentityFieldError,
+    LimitExceededError,
+    MemoryNotFoundError,
+    ScopeRequiredError,
+    ValidationError,
+)
+from .expiry import expired_sql, live_sql, parse_expiration
+from .extraction import Operation, plan_with_llm
+from .messages import normalize_messages, storable_messages
+from .ranking import fuse
+from .records import AddEvent, AddResult, HistoryEvent, MemoryRecord, Page, Scope, SearchHit
+from .store import Store, memories_schema
+
+__all__ = ["UNSET", "Memory"]
+
+#: Sentinel for "argument not given", so that ``expiration_date=None`` can mean "clear it".
+UNSET: Any = type("Unset", (), {"__repr__": lambda self: "UNSET"})()
+
+IDENTITY_FIELDS = frozenset({"user_id", "agent_id", "run_id", "app_id", "actor_id", "id"})
+RECORD_COLUMNS = [
+    "id", "memory", "hash", "user_id", "agent_id", "run_id", "app_id", "actor_id", "role",
+    "categories", "metadata", "created_at", "updated_at", "expires_at",
+]  # fmt: skip
+
+
+def content_hash(text: str) -> str:
+    """Mem0's dedup key: the MD5 of the text (not a security boundary, just identity)."""
+    return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def _record(row: Mapping[str, Any]) -> MemoryRecord:
+    meta = row.get("metadata")
+    return MemoryRecord(
+        id=row["id"],
+        memory=row["memory"],
+        hash=row["hash"],
+        metadata=json.loads(meta) if meta else None,
+        categories=list(row.get("categories") or []),
+        user_id=row.get("user_id"),
+        agent_id=row.get("agent_id"),
+        run_id=row.get("run_id"),
+        app_id=row.get("app_id"),
+        actor_id=row.get("actor_id"),
+        role=row.get("role"),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        expiration_date=row.get("expires_at"),
+    )
+
+
+class Memory:
+    """Long-term memory for one store: add, search, list, update, delete, history.
+
+    ``Memory()`` opens (or creates) the embedded store in ``./.mem_integrations`` with the
+    bundled offline embedder. Pass a :class:`MemoryConfig` (or its fields as keywords) for
+    another location, embedder, LLM, clock or decay setting.
+    """
+
+    def __init__(self, config: MemoryConfig | None = None, **overrides: Any) -> None:
+        if config is None:
+            config = MemoryConfig(**overrides)
+        elif overrides:
+            config = config.model_copy(update=overrides)
+        self.config = config
+        self.limits = config.limits
+        self.clock: Clock = config.clock or SystemClock()
+        self.embedder: Embedder = config.embedder or default_embedder()
+        self.llm = config.llm
+        self.store = Store(
+            config.uri,
+            dim=self.embedder.dim,
+            model_id=self.embedder.model_id,
+            storage_options=config.storage_options,
+            read_consistency_interval=config.read_consistency_interval,
+            optimize_every=config.optimize_every,
+            cleanup_older_than=config.cleanup_older_than,
+        )
+        self._schema = memories_schema(self.embedder.dim)
+        self._last_purge: datetime | None = None
+        from .decay import DecayEngine  # local: decay imports records only, never memory
+
+        self.decay = DecayEngine(self.store, self.clock, config.decay_settings, config.decay)
+
+    # -- validation ---------------------------------------------------------------------------
+
+    def _scope(self, **ids: Any) -> Scope:
+        for name, value in ids.items():
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise ValidationError(f"{name} must be a non-empty string, got {value!r}")
+            if isinstance(value, str) and ("\x00" in value or len(value) > 512):
+                raise ValidationError(f"{name} must be at most 512 characters, without NUL")
+        return Scope(**ids)
+
+    def _where(
+        self, scope: Scope, filters: Mapping[str, Any] | None, *, show_expired: bool = False,
+        extra: Sequence[F.Node | None] = (),
+    ) -> str:
+        """Compile scope + filters into one where-clause; refuse a call that names no scope."""
+        node = F.parse_filters(filters)
+        if scope.is_empty() and not any(F.scope_values(node).values()):
+            raise ScopeRequiredError(
+                "name at least one of user_id, agent_id, run_id or app_id (as an argument or "
+                "as an eq/in filter under AND)"
+            )
+        scoped = [F.eq(k, v) for k, v in scope.as_dict().items()]
+        sql = F.to_sql(F.and_(*scoped, node, *extra)) or "true"
+        if not show_expired:
+            sql = f"({sql}) AND {live_sql(self.clock.now())}"
+        return sql
+
+    def _metadata(self, metadata: Any) -> str | None:
+        if metadata is None:
+            return None
+        if not isinstance(metadata, Mapping):
+            raise ValidationError(f"metadata must be a dict, got {type(metadata).__name__}")
+        bad = IDENTITY_FIELDS.intersection(metadata)
+        if bad:
+            raise IdentityFieldError(
+                f"metadata cannot set identity fields {sorted(bad)}; pass them as arguments"
+            )
+        try:
+            text = json.dumps(dict(metadata), ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"metadata must be JSON-serialisable: {exc}") from exc
+        if "\\u0000" in text:
+            raise ValidationError("metadata contains a NUL character")
+        if len(text.encode()) > self.limits.max_metadata_bytes:
+            raise LimitExceededError(
+                f"metadata is {len(text.encode())} bytes; the limit is "
+                f"{self.limits.max_metadata_bytes}"
+            )
+        return text
+
+    def _categories(self, categories: Any) -> list[str]:
+        if categories is None:
+            return []
+        if isinstance(categories, str) or not isinstance(categories, Iterable):
+            raise ValidationError("categories must be a list of strings")
+        out = list(dict.fromkeys(categories))
+        if not all(isinstance(c, str) and c.strip() and "\x00" not in c for c in out):
+            raise ValidationError("every category must be a non-empty string")
+        if len(out) > self.limits.max_categories:
+            raise LimitExceededError(f"at most {self.limits.max_categories} categories")
+        return out
+
+    def _text(self, text: Any, what: str = "text") -> str:
+        if not isinstance(text, str) or not text.strip():
+            raise ValidationError(f"{what} must be a non-empty string")
+        if "\x00" in text:
+            raise ValidationError(f"{what} contains a NUL byte")
+        if len(text) > self.limits.max_text_chars:
+            raise LimitExceededError(
+                f"{what} of {len(text)} characters exceeds the limit of "
+                f"{self.limits.max_text_chars}"
+            )
+        return text
+
+    def _top_k(self, top_k: Any, name: str = "top_k") -> int:
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+            raise ValidationError(f"{name} must be a positive integer, got {top_k!r}")
+        if top_k > self.limits.max_top_k:
+            raise LimitExceededError(f"{name} must be at most {self.limits.max_top_k}")
+        return top_k
+
+    # -- housekeeping -------------------------------------------------------------------------
+
+    def _housekeeping(self) -> None:
+        """Purge expired memories at most once per ``purge_interval``: no cron job needed."""
+        now = self.clock.now()
+        if self._last_purge is None or now - self._last_purge >= self.config.purge_interval:
+            self._last_purge = now
+            self.purge_expired()
+
+    def purge_expired(self) -> dict[str, Any]:
+        """Physically delete every expired memory (history event EXPIRE)."""
+        now = self.clock.now()
+        where = expired_sql(now)
+        rows = self.store.query(where, RECORD_COLUMNS).to_pylist()
+        if not rows:
+            return {"purged": 0}
+        ids = [r["id"] for r in rows]
+        self.store.delete(f"{where} AND {self._ids_sql(ids)}")
+        self._history([self._event(r, "EXPIRE", r["memory"], None, now, True) for r in rows])
+        return {"purged": len(rows)}
+
+    # -- rows and history ---------------------------------------------------------------------
+
+    @staticmethod
+    def _ids_sql(ids: Sequence[str]) -> str:
+        return "id IN (" + ", ".join(F.sql_string(i) for i in ids) + ")"
+
+    def _rows(self, rows: list[dict[str, Any]]) -> pa.Table:
+        return pa.Table.from_pylist(rows, schema=self._schema)
+
+    @staticmethod
+    def _event(
+        row: Mapping[str, Any], event: str, old: str | None, new: str | None, now: datetime,
+        deleted: bool = False,
+    ) -> dict[str, Any]:
+        return {
+            "id": str(uuid.uuid4()),
+            "memory_id": row["id"],
+            "event": event,
+            "old_memory": old,
+            "new_memory": new,
+            "actor_id": row.get("actor_id"),
+            "role": row.get("role"),
+            "user_id": row.get("user_id"),
+            "agent_id": row.get("agent_id"),
+            "run_id": row.get("run_id"),
+            "app_id": row.get("app_id"),
+            "created_at": now,
+            "is_deleted": deleted,
+        }
+
+    def _history(self, events: list[dict[str, Any]]) -> None:
+        self.store.add_history(events)
+
+    def _fetch(self, ids: Sequence[str], columns: Sequence[str] | None = None) -> dict[str, Any]:
+        if not ids:
+            return {}
+        cols = list(columns) if columns is not None else [*RECORD_COLUMNS, "vector"]
+        rows = self.store.query(self._ids_sql(ids), cols).to_pylist()
+        return {r["id"]: r for r in rows}
+
+    def _get_row(self, memory_id: Any, scope: Scope, *, show_expired: bool = False) -> dict[str, Any]:
+        if not isinstance(memory_id, str) or not memory_id:
+            raise ValidationError(f"memory_id must be a non-empty string, got {memory_id!r}")
+        where = self._ids_sql([memory_id])
+        for k, v in scope.as_dict().items():
+            where += f" AND {k} = {F.sql_string(v)}"
+        if not show_expired:
+            where += f" AND {live_sql(self.clock.now())}"
+        rows = self.store.query(where, [*RECORD_COLUMNS, "vector"], limit=1).to_pylist()
+        if not rows:
+            raise MemoryNotFoundError(f"no memory with id {memory_id!r} in this scope")
+        return cast(dict[str, Any], rows[0])
+
+    # -- add ----------------------------------------------------------------------------------
+
+    def add(
+        self,
+        messages: Any,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        app_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        categories: Sequence[str] | None = None,
+        expiration_date: Any = None,
+        infer: bool = True,
+        prompt: str | None = None,
+        custom_categories: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """Remember what a conversation says; returns ``{"results": [events]}`` like Mem0.
+
+        Without an LLM (or with ``infer=False``) each user message is stored verbatim and an
+        exact duplicate in the same scope is reported as ``NONE`` instead of stored twice.
+        """
+        return self.add_events(
+            messages, user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id,
+            metadata=metadata, categories=categories, expiration_date=expiration_date,
+            infer=infer, prompt=prompt, custom_categories=custom_categories,
+        ).to_dict()  # fmt: skip
+
+    def add_events(
+        self,
+        messages: Any,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        app_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        categories: Sequence[str] | None = None,
+        expiration_date: Any = None,
+        infer: bool = True,
+        prompt: str | None = None,
+        custom_categories: Sequence[str] | None = None,
+    ) -> AddResult:
+        """Typed form of :meth:`add`."""
+        scope = self._scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
+        if scope.is_empty():
+            raise ScopeRequiredError("add needs at least one of user_id, agent_id, run_id, app_id")
+        msgs = normalize_messages(
+            messages, max_messages=self.limits.max_messages, max_chars=self.limits.max_text_chars
+        )
+        meta = self._metadata(metadata)
+        cats = self._categories(categories)
+        expires = parse_expiration(expiration_date)
+        if self.llm is not None and infer:
+            ops = plan_with_llm(
+                self, msgs, scope, prompt=prompt, custom_categories=custom_categories
+            )
+        else:
+            ops = [
+                Operation("ADD", m.content, actor_id=m.name, role=m.role)
+                for m in storable_messages(msgs, scope)
+            ]
+        return self._apply(ops, scope, meta, cats, expires)
+
+    def _apply(
+        self, ops: Sequence[Operation], scope: Scope, meta: str | None, cats: list[str],
+        expires: datetime | None,
+    ) -> AddResult:
+        """Write a planned set of operations: one memories commit, one history commit."""
+        self._housekeeping()
+        now = self.clock.now()
+        adds = [op for op in ops if op.event == "ADD"]
+        # Exact duplicates in the same scope (already stored, or twice in this call) are NONE.
+        hashes = list({content_hash(op.text) for op in adds if op.text})
+        existing: dict[str, str] = {}
+        if hashes:
+            cond = [f"hash IN ({', '.join(F.sql_string(h) for h in hashes)})"]
+            for k in ("user_id", "agent_id", "run_id", "app_id"):
+                v = getattr(scope, k)
+                cond.append(f"{k} = {F.sql_string(v)}" if v is not None else f"{k} IS NULL")
+            cond.append(live_sql(now))
+            for r in self.store.query(" AND ".join(cond), ["id", "hash"]).to_pylist():
+                existing[r["hash"]] = r["id"]
+
+        events: list[AddEvent] = []
+        new_rows: list[dict[str, Any]] = []
+        history: list[dict[str, Any]] = []
+        to_embed: list[str] = []
+        for op in adds:
+            assert op.text is not None
+            h = content_hash(op.text)
+            if h in existing:
+                events.append(AddEvent(id=existing[h], memory=op.text, event="NONE"))
+                continue
+            row = {
+                "id": str(uuid.uuid4()), "memory": op.text, "hash": h, "vector": None,
+                **scope.model_dump(), "actor_id": op.actor_id, "role": op.role,
+                "categories": list(dict.fromkeys([*cats, *(op.categories or ())])),
+                "metadata": meta, "created_at": now, "updated_at": now, "expires_at": expires,
+            }  # fmt: skip
+            existing[h] = row["id"]
+            new_rows.append(row)
+            to_embed.append(op.text)
+            events.append(AddEvent(id=row["id"], memory=op.text, event="ADD"))
+            history.append(self._event(row, "ADD", None, op.text, now))
+
+        changed = [op for op in ops if op.event in ("UPDATE", "DELETE")]
+        current = self._fetch([op.memory_id for op in changed if op.memory_id])
+        updated_rows: list[dict[str, Any]] = []
+        deleted: list[str] = []
+        for op in changed:
+            row = current.get(op.memory_id or "")
+            if row is None:
+                continue
+            if op.event == "DELETE":
+                deleted.append(row["id"])
+                events.append(AddEvent(id=row["id"], memory=row["memory"], event="DELETE"))
+                history.append(self._event(row, "DELETE", row["memory"], None, now, True))
+                continue
+            assert op.text is not None
+            new = {**row, "memory": op.text, "hash": content_hash(op.text), "updated_at": now}
+            if op.categories is not None:
+                new["categories"] = list(op.categories)
+            updated_rows.append(new)
+            to_embed.append(op.text)
+            events.append(
+                AddEvent(id=row["id"], memory=op.text, event="UPDATE", previous_memory=row["memory"])
+            )
+            history.append(self._event(row, "UPDATE", row["memory"], op.text, now))
+
+        vectors = embed_documents_checked(self.embedder, to_embed) if to_embed else None
+        for i, row in enumerate([*new_rows, *updated_rows]):
+            assert vectors is not None
+            row["vector"] = vectors[i]
+        if updated_rows or deleted:
+            self._merge(new_rows + updated_rows, deleted)
+        elif new_rows:
+            self.store.append(self._rows(new_rows))
+        self._history(history)
+        return AddResult(results=events)
+
+    def _merge(self, rows: list[dict[str, Any]], delete_ids: Sequence[str]) -> None:
+        """Inserts, rewrites and deletes in a single LanceDB commit."""
+        builder = (
+            self.store.memories.merge_insert("id")
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+        )
+        if delete_ids:
+            builder = builder.when_not_matched_by_source_delete(self._ids_sql(delete_ids))
+        builder.execute(self._rows(rows))
+        self.store._after_commit()
+
+    # -- search -------------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        app_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        top_k: int | None = None,
+        limit: int | None = None,
+        threshold: float | None = None,
+        show_expired: bool = False,
+        decay: bool | None = None,
+    ) -> dict[str, Any]:
+        """Hybrid (vector + full-text) search in one scope; ``{"results": [hits]}``.
+
+        ``score`` is in [0, 1]. ``threshold`` is compared with relevance before decay, so with
+        decay on a stale but relevant memory can come back scored slightly under it.
+        """
+        hits = self.search_hits(
+            query, user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id,
+            filters=filters, top_k=top_k, limit=limit, threshold=threshold,
+            show_expired=show_expired, decay=decay,
+        )  # fmt: skip
+        return {"results": [h.to_dict() for h in hits]}
+
+    def search_hits(
+        self,
+        query: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        app_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        top_k: int | None = None,
+        limit: int | None = None,
+        threshold: float | None = None,
+        show_expired: bool = False,
+        decay: bool | None = None,
+    ) -> list[SearchHit]:
+        """Typed form of :meth:`search`."""
+        text = self._text(query, "query")
+        k = self._top_k(top_k if top_k is not None else (limit if limit is not None else 10))
+        if threshold is not None and (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, (int, float))
+            or not 0.0 <= threshold <= 1.0
+        ):
+            raise ValidationError(f"threshold must be a number in [0, 1], got {threshold!r}")
+        scope = self._scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
+        where = self._where(scope, filters, show_expired=show_expired)
+        use_decay = self.decay.enabled if decay is None else bool(decay)
+        # Decay reorders, so it needs a wider pool than top_k before truncating.
+        pool = k * self.config.candidate_multiplier * (3 if use_decay else 1)
+        qvec = embed_query_checked(self.embedder, text)
+        cols = [*RECORD_COLUMNS, "vector"]
+        vec = self.store.vector_search(qvec, where, pool, cols).to_pylist()
+        fts = self.store.text_search(text, where, pool, cols).to_pylist()
+        ranked = fuse(qvec, vec, fts, self.config.vector_weight)
+        hits = [
+            SearchHit(**_record(row).model_dump(), score=rel, relevance=rel)
+            for row, rel in ranked
+            if threshold is None or rel >= threshold
+        ]
+        if use_decay:
+            hits = self.decay.rerank(hits)
+        hits = hits[:k]
+        self.decay.record_access([h.id for h in hits])
+        return hits
+
+    # -- get / get_all ------------------------------------------------------------------------
+
+    def get(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        app_id: str | None = None,
+        show_expired: bool = False,
+    ) -> dict[str, Any]:
+        """One memory by id; scope ids, if given, must match. Raises MemoryNotFoundError."""
+        return self.get_record(
+            memory_id, user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id,
+            show_expired=show_expired,
+        ).to_dict()  # fmt: skip
+
+    def get_record(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        app_id: str | None = None,
+        show_expired: bool = False,
+    ) -> MemoryRecord:
+        """Typed form of :meth:`get`."""
+        scope = self._scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
+        return _record(self._get_row(memory_id, scope, show_expired=show_expired))
+
+    def get_all(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        app_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        categories: Sequence[str] | None = None,
+        keywords: str | None = None,
+        page: int | None = None,
+        page_size: int | None = None,
+        limit: int | None = None,
+        top_k: int | None = None,
+        show_expired: bool = False,
+    ) -> dict[str, Any]:
+        """List memories in a scope, newest first.
+
+        With ``page``/``page_size`` the result is Mem0's paginated shape (count, next,
+        previous, results); otherwise ``{"results": [...]}`` capped at ``limit`` (100).
+        """
+        pg = self.get_all_page(
+            user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id, filters=filters,
+            categories=categories, keywords=keywords, page=page or 1,
+            page_size=page_size or limit or top_k or 100, show_expired=show_expired,
+        )  # fmt: skip
+        if page is None and page_size is None:
+            return {"results": [r.to_dict() for r in pg.results]}
+        return pg.to_dict()
+
+    def get_all_page(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        app_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        categories: Sequence[str] | None = None,
+        keywords: str | None = None,
+        page: int = 1,
+        page_size: int = 100,
+        show_expired: bool = False,
+    ) -> Page:
+        """Typed, always-paginated form of :meth:`get_all`."""
+        if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+            raise ValidationError(f"page must be a positive integer, got {page!r}")
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+            raise ValidationError(f"page_size must be a positive integer, got {page_size!r}")
+        if page_size > self.limits.max_page_size:
+            raise LimitExceededError(f"page_size must be at most {self.limits.max_page_size}")
+        scope = self._scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
+        extra: list[F.Node | None] = []
+        if categories is not None:
+            cats = self._categories(categories)
+            if cats:
+                extra.append(F.parse_filters({"categories": {"in": cats}}))
+        if keywords is not None:
+            extra.append(F.parse_filters({"keywords": {"icontains": self._text(keywords)}}))
+        where = self._where(scope, filters, show_expired=show_expired, extra=extra)
+        keys = self.store.query(where, ["id", "created_at"]).to_pylist()
+        keys.sort(key=lambda r: (r["created_at"], r["id"]), reverse=True)
+        start = (page - 1) * page_size
+        ids = [r["id"] for r in keys[start : start + page_size]]
+        rows = self._fetch(ids, RECORD_COLUMNS)
+        results = [_record(rows[i]) for i in ids if i in rows]
+        return Page(
+            count=len(keys), page=page, page_size=page_size,
+            next=page + 1 if start + page_size < len(keys) else None,
+            previous=page - 1 if page > 1 else None, results=results,
+        )  # fmt: skip
+
+    # -- update / delete ----------------------------------------------------------------------
+
+    def update(
+        self,
+        memory_id: str,
+        data: str | None = None,
+        *,
+        text: str | None = None,
+        metadata: Any = UNSET,
+        categories: Any = UNSET,
+        expiration_date: Any = UNSET,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        app_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Change a memory's text, metadata, categories or expiration (``None`` clears it)."""
+        item = {"memory_id": memory_id, "text": text if text is not None else data}
+        for key, value in (
+            ("metadata", metadata), ("categories", categories), ("expiration_date", expiration_date)
+        ):
+            if value is not UNSET:
+                item[key] = value
+        scope = self._scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
+        record = self._update_many([item], scope)[0]
+        return {"message": "Memory updated successfully!", **record.to_dict()}
+
+    def batch_update(self, memories: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """Update up to 1000 memories in one commit: ``[{"memory_id", "text", ...}]``."""
+        records = self._update_many(self._batch(memories), Scope())
+        return {"message": f"Successfully updated {len(records)} memories", "results": [
+            r.to_dict() for r in records
+        ]}  # fmt: skip
+
+    def _batch(self, items: Any) -> list[Mapping[str, Any]]:
+        if isinstance(items, (str, Mapping)) or not isinstance(items, Sequence):
+            raise ValidationError("batch operations take a list of {'memory_id': ...} dicts")
+        if not items:
+            raise ValidationError("batch is empty")
+        if len(items) > self.limits.max_batch:
+            raise LimitExceededError(
+                f"at most {self.limits.max_batch} items per batch, got {len(items)}"
+            )
+        for it in items:
+            if not isinstance(it, Mapping) or not isinstance(it.get("memory_id"), str):
+                raise ValidationError("every batch item needs a string 'memory_id'")
+        ids = [it["memory_id"] for it in items]
+        if len(set(ids)) != len(ids):
+            raise ValidationError("a batch names the same memory_id twice")
+        return list(items)
+
+    def _update_many(self, items: Sequence[Mapping[str, Any]], scope: Scope) -> list[MemoryRecord]:
+        known = {"memory_id", "text", "metadata", "categories", "expiration_date"}
+        plans = []
+        for it in items:
+            unknown = set(it) - known
+            if unknown:
+                raise ValidationError(f"unknown update fields {sorted(unknown)}")
+            change: dict[str, Any] = {}
+            if it.get("text") is not None:
+                change["memory"] = self._text(it["text"])
+            if "metadata" in it:
+                change["metadata"] = self._metadata(it["metadata"])
+            if "categories" in it:
+                change["categories"] = self._categories(it["categories"])
+            if "expiration_date" in it:
+                change["expires_at"] = parse_expiration(it["expiration_date"])
+            if not change:
+                raise ValidationError(f"nothing to update for {it['memory_id']!r}")
+            plans.append((it["memory_id"], change))
+        self._housekeeping()
+        rows = {mid: self._get_row(mid, scope) for mid, _ in plans}
+        now = self.clock.now()
+        new_rows, history, to_embed = [], [], []
+        for mid, change in plans:
+            old = rows[mid]
+            new = {**old, **change, "updated_at": now}
+            if "memory" in change and change["memory"] != old["memory"]:
+                new["hash"] = content_hash(change["memory"])
+                to_embed.append(len(new_rows))
+            new_rows.append(new)
+            history.append(self._event(old, "UPDATE", old["memory"], new["memory"], now))
+        if to_embed:
+            vecs = embed_documents_checked(self.embedder, [new_rows[i]["memory"] for i in to_embed])
+            for j, i in enumerate(to_embed):
+                new_rows[i]["vector"] = vecs[j]
+        self.store.upsert(self._rows(new_rows))
+        self._history(history)
+        return [_record(r) for r in new_rows]
+
+    def delete(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        app_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Delete one memory (history keeps a DELETE event with its last text)."""
+        scope = self._scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
+        row = self._get_row(memory_id, scope, show_expired=True)
+        self._delete_rows([row])
+        return {"message": "Memory deleted successfully!"}
+
+    def batch_delete(self, memories: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """Delete up to 1000 memories in one commit: ``[{"memory_id": ...}]``."""
+        items = self._batch(memories)
+        rows = [self._get_row(it["memory_id"], Scope(), show_expired=True) for it in items]
+        self._delete_rows(rows)
+        return {"message": f"Successfully deleted {len(rows)} memories"}
+
+    def _delete_rows(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        now = self.clock.now()
+        self.store.delete(self._ids_sql([r["id"] for r in rows]))
+        self._history([self._event(r, "DELETE", r["memory"], None, now, True) for r in rows])
+
+    def delete_all(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        app_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Delete every memory of a scope (optionally narrowed by filters)."""
+        scope = self._scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
+        where = self._where(scope, filters, show_expired=True)
+        rows = self.store.query(where, RECORD_COLUMNS).to_pylist()
+        self._delete_rows(rows)
+        return {"message": "Memories deleted successfully!", "deleted": len(rows)}
+
+    # -- history / entities -------------------------------------------------------------------
+
+    def history(self, memory_id: str) -> list[dict[str, Any]]:
+        """Every change of one memory, oldest first (kept after the memory is deleted)."""
+        return [e.to_dict() for e in self.history_events(memory_id)]
+
+    def history_events(self, memory_id: str) -> list[HistoryEvent]:
+        """Typed form of :meth:`history`."""
+        if not isinstance(memory_id, str) or not memory_id:
+            raise ValidationError("memory_id must be a non-empty string")
+        rows = self.store.history_rows(f"memory_id = {F.sql_string(memory_id)}")
+        return [HistoryEvent(**r) for r in rows]
+
+    def users(self, *, show_expired: bool = False) -> dict[str, Any]:
+        """Every entity (user, agent, run, app) that owns memories, with counts."""
+        where = None if show_expired else live_sql(self.clock.now())
+        cols = ["user_id", "agent_id", "run_id", "app_id", "created_at", "updated_at"]
+        table = self.store.query(where, cols)
+        out: list[dict[str, Any]] = []
+        for field, kind in (("user_id", "user"), ("agent_id", "agent"), ("run_id", "run"),
+                            ("app_id", "app")):  # fmt: skip
+            sub = table.filter(pa.compute.is_valid(table[field]))
+            if sub.num_rows == 0:
+                continue
+            agg = sub.group_by(field).aggregate(
+                [("created_at", "min"), ("updated_at", "max"), (field, "count")]
+            )
+            for r in agg.to_pylist():
+                out.append({
+                    "id": r[field], "name": r[field], "type": kind,
+                    "total_memories": r[f"{field}_count"],
+                    "created_at": r["created_at_min"].isoformat(),
+                    "updated_at": r["updated_at_max"].isoformat(),
+                })  # fmt: skip
+        out.sort(key=lambda e: (e["type"], e["name"]))
+        return {"results": out}
+
+    def delete_users(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        app_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Delete every memory of the named entities (each id independently)."""
+        scope = self._scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
+        if scope.is_empty():
+            raise ScopeRequiredError("delete_users needs a user_id, agent_id, run_id or app_id")
+        where = " OR ".join(f"{k} = {F.sql_string(v)}" for k, v in scope.as_dict().items())
+        rows = self.store.query(f"({where})", RECORD_COLUMNS).to_pylist()
+        self._delete_rows(rows)
+        return {"message": "Entity deleted successfully.", "deleted": len(rows)}
+
+    def reset(self) -> None:
+        """Drop every memory, history event and access record of this store."""
+        self.decay.flush()
+        self.store.reset()
+
+    # -- maintenance --------------------------------------------------------------------------
+
+    def optimize(self) -> dict[str, Any]:
+        """Compact and re-index now (also runs on its own every ``optimize_every`` commits)."""
+        self.decay.flush()
+        self.store.optimize()
+        return self.store.stats().to_dict()
+
+    def stats(self) -> dict[str, Any]:
+        """Counts, size, fragments, version and index state."""
+        return self.store.stats().to_dict()
+
+    def close(self) -> None:
+        """Flush pending access records and finish background housekeeping."""
+        self.decay.close()
+        self.store.close()
+
+    def __enter__(self) -> Memory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+

@@ -1,0 +1,203 @@
+"""Typed records the core speaks, and the Mem0-shaped dicts built from them.
+
+The core works with these pydantic models internally; the public ``Memory`` methods return
+``model.to_dict()`` so that code written against Mem0 (which returns plain JSON dicts) ports by
+changing one import. Adapters for LangChain and LlamaIndex read the models, never raw rows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AddEvent",
+    "AddResult",
+    "EventType",
+    "HistoryEvent",
+    "MemoryRecord",
+    "Page",
+    "Scope",
+    "SearchHit",
+]
+
+EventType = Literal["ADD", "UPDATE", "DELETE", "NONE", "EXPIRE"]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+class Scope(BaseModel):
+    """Who a memory belongs to. At least one id is required to write or list memories."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str | None = None
+    agent_id: str | None = None
+    run_id: str | None = None
+    app_id: str | None = None
+
+    def is_empty(self) -> bool:
+        """True when no scope id is set."""
+        return not any((self.user_id, self.agent_id, self.run_id, self.app_id))
+
+    def as_dict(self) -> dict[str, str]:
+        """The ids that are set, keyed by field name."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class MemoryRecord(BaseModel):
+    """One stored memory, as returned by get / get_all / search."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    memory: str
+    hash: str
+    metadata: dict[str, Any] | None = None
+    categories: list[str] = Field(default_factory=list)
+    user_id: str | None = None
+    agent_id: str | None = None
+    run_id: str | None = None
+    app_id: str | None = None
+    actor_id: str | None = None
+    role: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    expiration_date: datetime | None = None
+
+    @property
+    def scope(self) -> Scope:
+        """The record's owner ids."""
+        return Scope(
+            user_id=self.user_id, agent_id=self.agent_id, run_id=self.run_id, app_id=self.app_id
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Mem0's JSON shape: ISO-8601 timestamps, every key present."""
+        return {
+            "id": self.id,
+            "memory": self.memory,
+            "hash": self.hash,
+            "metadata": self.metadata,
+            "categories": list(self.categories),
+            "user_id": self.user_id,
+            "agent_id": self.agent_id,
+            "run_id": self.run_id,
+            "app_id": self.app_id,
+            "actor_id": self.actor_id,
+            "role": self.role,
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.updated_at),
+            "expiration_date": _iso(self.expiration_date),
+        }
+
+
+class SearchHit(MemoryRecord):
+    """A record plus its relevance.
+
+    ``score`` is the public score in [0, 1] (higher is more relevant, after decay when
+    decay is on). ``relevance`` is the fused relevance before decay, which is what the
+    threshold is compared with.
+    """
+
+    score: float
+    relevance: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Mem0's search-result shape: the record plus ``score``."""
+        out = super().to_dict()
+        out["score"] = self.score
+        return out
+
+
+class AddEvent(BaseModel):
+    """What happened to one memory during ``add``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    memory: str
+    event: EventType
+    previous_memory: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Mem0 omits ``previous_memory`` unless the event rewrote something."""
+        out: dict[str, Any] = {"id": self.id, "memory": self.memory, "event": self.event}
+        if self.previous_memory is not None:
+            out["previous_memory"] = self.previous_memory
+        return out
+
+
+class AddResult(BaseModel):
+    """The outcome of one ``add`` call."""
+
+    results: list[AddEvent] = Field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"results": [...]}`` as Mem0 returns it."""
+        return {"results": [e.to_dict() for e in self.results]}
+
+
+class HistoryEvent(BaseModel):
+    """One row of a memory's change history. History rows are never rewritten."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    memory_id: str
+    event: EventType
+    old_memory: str | None = None
+    new_memory: str | None = None
+    actor_id: str | None = None
+    role: str | None = None
+    user_id: str | None = None
+    agent_id: str | None = None
+    run_id: str | None = None
+    app_id: str | None = None
+    created_at: datetime
+    is_deleted: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """Mem0's history-entry shape."""
+        return {
+            "id": self.id,
+            "memory_id": self.memory_id,
+            "old_memory": self.old_memory,
+            "new_memory": self.new_memory,
+            "event": self.event,
+            "actor_id": self.actor_id,
+            "role": self.role,
+            "user_id": self.user_id,
+            "agent_id": self.agent_id,
+            "run_id": self.run_id,
+            "app_id": self.app_id,
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.created_at),
+            "is_deleted": self.is_deleted,
+        }
+
+
+class Page(BaseModel):
+    """One page of ``get_all``: Mem0's paginated shape with page numbers for next/previous."""
+
+    count: int
+    page: int
+    page_size: int
+    next: int | None = None
+    previous: int | None = None
+    results: list[MemoryRecord] = Field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"count", "next", "previous", "results"}`` plus the page coordinates."""
+        return {
+            "count": self.count,
+            "page": self.page,
+            "page_size": self.page_size,
+            "next": self.next,
+            "previous": self.previous,
+            "results": [r.to_dict() for r in self.results],
+        }

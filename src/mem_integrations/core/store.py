@@ -1,0 +1,402 @@
+"""LanceDB tables, schema versions, indexes and housekeeping.
+
+The store is the only module that talks to LanceDB. ``Memory`` hands it where-clauses built by
+``core.filters`` and Arrow tables it has validated; the store turns them into exactly one
+commit per call. Everything here is synchronous: ``AsyncMemory`` runs it on worker threads, as
+LanceDB releases the GIL while it does I/O.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import lancedb
+import pyarrow as pa
+from lancedb.index import FTS, Bitmap, BTree
+
+from .errors import ConfigurationError, SchemaVersionError, StoreError
+
+__all__ = [
+    "HISTORY_SCHEMA",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "Store",
+    "StoreStats",
+    "memories_schema",
+]
+
+log = logging.getLogger(__name__)
+
+MEMORIES = "memories"
+HISTORY = "history"
+ACCESSES = "accesses"
+META = "meta"
+
+TS = pa.timestamp("us", tz="UTC")
+
+
+def memories_schema(dim: int) -> pa.Schema:
+    """Scope ids are real columns (not metadata keys) so filters on them push down to indexes."""
+    return pa.schema(
+        [
+            pa.field("id", pa.string(), nullable=False),
+            pa.field("memory", pa.string(), nullable=False),
+            pa.field("hash", pa.string(), nullable=False),
+            pa.field("vector", pa.list_(pa.float32(), dim), nullable=False),
+            pa.field("user_id", pa.string()),
+            pa.field("agent_id", pa.string()),
+            pa.field("run_id", pa.string()),
+            pa.field("app_id", pa.string()),
+            pa.field("actor_id", pa.string()),
+            pa.field("role", pa.string()),
+            pa.field("categories", pa.list_(pa.string())),
+            # Lance's JSON type: stored as JSONB so json_get_* filters push down.
+            pa.field("metadata", pa.json_(pa.utf8())),
+            pa.field("created_at", TS, nullable=False),
+            pa.field("updated_at", TS, nullable=False),
+            pa.field("expires_at", TS),
+        ]
+    )
+
+
+HISTORY_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("memory_id", pa.string(), nullable=False),
+        pa.field("event", pa.string(), nullable=False),
+        pa.field("old_memory", pa.string()),
+        pa.field("new_memory", pa.string()),
+        pa.field("actor_id", pa.string()),
+        pa.field("role", pa.string()),
+        pa.field("user_id", pa.string()),
+        pa.field("agent_id", pa.string()),
+        pa.field("run_id", pa.string()),
+        pa.field("app_id", pa.string()),
+        pa.field("created_at", TS, nullable=False),
+        pa.field("is_deleted", pa.bool_(), nullable=False),
+    ]
+)
+
+#: Access records for recency decay live in their own table: a write per search would
+#: otherwise fragment the memories table and slow every read.
+ACCESSES_SCHEMA = pa.schema(
+    [
+        pa.field("memory_id", pa.string(), nullable=False),
+        pa.field("accessed_at", TS, nullable=False),
+    ]
+)
+
+META_SCHEMA = pa.schema([pa.field("key", pa.string()), pa.field("value", pa.string())])
+
+SCOPE_INDEXED = ("user_id", "agent_id", "app_id")
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    """What ``stats()`` reports: enough to decide whether to optimize."""
+
+    memories: int
+    history: int
+    accesses: int
+    fragments: int
+    version: int
+    bytes: int
+    indices: list[str]
+    unindexed_rows: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON for the CLI and logs."""
+        return dict(self.__dict__)
+
+
+# ---------------------------------------------------------------------------------------------
+# Migrations: named, ordered, each brings the store from version N-1 to N. Never drop data.
+# ---------------------------------------------------------------------------------------------
+
+
+def m001_create_tables(store: Store) -> None:
+    """Create memories, history, accesses and the meta table."""
+    db = store.db
+    db.create_table(MEMORIES, schema=memories_schema(store.dim), exist_ok=True)
+    db.create_table(HISTORY, schema=HISTORY_SCHEMA, exist_ok=True)
+    db.create_table(ACCESSES, schema=ACCESSES_SCHEMA, exist_ok=True)
+
+
+MIGRATIONS: list[tuple[int, Callable[[Store], None]]] = [(1, m001_create_tables)]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+class Store:
+    """Owns the LanceDB connection and the four tables of one memory store."""
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        dim: int,
+        model_id: str,
+        storage_options: dict[str, str] | None = None,
+        read_consistency_interval: timedelta | None = timedelta(0),
+        optimize_every: int = 100,
+        cleanup_older_than: timedelta = timedelta(hours=1),
+    ) -> None:
+        self.uri = uri
+        self.dim = dim
+        self.model_id = model_id
+        self._optimize_every = optimize_every
+        self._cleanup_older_than = cleanup_older_than
+        self._commits = 0
+        self._lock = threading.Lock()
+        self._bg = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mem-optimize")
+        self._optimizing: Future[None] | None = None
+        try:
+            self.db = lancedb.connect(
+                uri,
+                storage_options=storage_options,
+                read_consistency_interval=read_consistency_interval,
+            )
+        except Exception as exc:  # pragma: no cover - depends on the URI scheme
+            raise StoreError(f"cannot open store at {uri!r}: {exc}") from exc
+        self._migrate()
+        self.memories = self.db.open_table(MEMORIES)
+        self.history = self.db.open_table(HISTORY)
+        self.accesses = self.db.open_table(ACCESSES)
+        self._indexed: set[str] = {c for ix in self.memories.list_indices() for c in ix.columns}
+
+    # -- schema -------------------------------------------------------------------------------
+
+    def _meta(self) -> dict[str, str]:
+        if not self.db.table_exists(META):
+            return {}
+        rows = self.db.open_table(META).to_arrow().to_pylist()
+        return {r["key"]: r["value"] for r in rows}
+
+    def _write_meta(self, values: dict[str, str]) -> None:
+        table = self.db.create_table(META, schema=META_SCHEMA, exist_ok=True)
+        data = pa.Table.from_pylist(
+            [{"key": k, "value": v} for k, v in values.items()], schema=META_SCHEMA
+        )
+        table.merge_insert("key").when_matched_update_all().when_not_matched_insert_all().execute(
+            data
+        )
+
+    def _migrate(self) -> None:
+        meta = self._meta()
+        if not meta and self.db.table_exists(MEMORIES):
+            raise SchemaVersionError(
+                f"{self.uri!r} holds a 'memories' table without a schema stamp; refusing to "
+                "touch data this package did not create"
+            )
+        version = int(meta.get("schema_version", "0"))
+        if version > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"store at {self.uri!r} has schema version {version}, newer than this "
+                f"package's {SCHEMA_VERSION}; upgrade mem-integrations"
+            )
+        if meta:
+            stored_dim = int(meta.get("dim", "0"))
+            if stored_dim != self.dim or meta.get("model_id") != self.model_id:
+                raise ConfigurationError(
+                    f"store at {self.uri!r} was built with embedder {meta.get('model_id')!r} "
+                    f"(dim {stored_dim}); this Memory uses {self.model_id!r} (dim {self.dim}). "
+                    "Vectors from different models are not comparable: use another uri or "
+                    "re-import with `mem-integrations export`/`import`."
+                )
+        for target, migration in MIGRATIONS:
+            if target > version:
+                log.info("migrating %s to schema %d (%s)", self.uri, target, migration.__name__)
+                migration(self)
+                self._write_meta(
+                    {
+                        "schema_version": str(target),
+                        "dim": str(self.dim),
+                        "model_id": self.model_id,
+                    }
+                )
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def _after_commit(self) -> None:
+        with self._lock:
+            self._commits += 1
+            due = self._commits >= self._optimize_every
+            running = self._optimizing is not None and not self._optimizing.done()
+            if due and not running:
+                self._commits = 0
+                self._optimizing = self._bg.submit(self._optimize_quietly)
+
+    def _optimize_quietly(self) -> None:
+        try:
+            self.optimize()
+        except Exception:  # background housekeeping must never take the app down
+            log.warning("background optimize of %s failed", self.uri, exc_info=True)
+
+    def append(self, rows: pa.Table) -> None:
+        """Insert new memories in one commit."""
+        if rows.num_rows == 0:
+            return
+        self.memories.add(rows)
+        self._ensure_indexes()
+        self._after_commit()
+
+    def upsert(self, rows: pa.Table) -> None:
+        """Replace whole rows by id in one commit (used by update and batch_update)."""
+        if rows.num_rows == 0:
+            return
+        (
+            self.memories.merge_insert("id")
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute(rows)
+        )
+        self._after_commit()
+
+    def delete(self, where: str) -> None:
+        """Delete matching memories in one commit."""
+        self.memories.delete(where)
+        self._after_commit()
+
+    def add_history(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Append history events in one commit; history rows are never rewritten."""
+        if rows:
+            self.history.add(pa.Table.from_pylist(list(rows), schema=HISTORY_SCHEMA))
+
+    def add_accesses(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Append a batch of access records (decay) in one commit."""
+        if rows:
+            self.accesses.add(pa.Table.from_pylist(list(rows), schema=ACCESSES_SCHEMA))
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def query(
+        self, where: str | None, columns: Sequence[str] | None = None, limit: int | None = None
+    ) -> pa.Table:
+        """Plain (non-vector) scan with a pushed-down filter."""
+        q = self.memories.search()
+        if where:
+            q = q.where(where)
+        if columns is not None:
+            q = q.select(list(columns))
+        q = q.limit(limit) if limit is not None else q.limit(None)
+        return q.to_arrow()
+
+    def count(self, where: str | None = None) -> int:
+        """Number of memories matching ``where``."""
+        return int(self.memories.count_rows(where))
+
+    def vector_search(
+        self, vector: Sequence[float], where: str | None, limit: int, columns: Sequence[str]
+    ) -> pa.Table:
+        """Exact cosine search over the rows that pass ``where`` (a prefilter, never a postfilter).
+
+        A postfilter would search the whole table first and could return fewer than
+        ``limit`` rows of the caller's scope.
+        """
+        q = self.memories.search(list(vector), vector_column_name="vector").distance_type("cosine")
+        if where:
+            q = q.where(where, prefilter=True)
+        return q.select([*columns, "_distance"]).limit(limit).to_arrow()
+
+    def text_search(
+        self, text: str, where: str | None, limit: int, columns: Sequence[str]
+    ) -> pa.Table:
+        """BM25 over the memory text, through LanceDB's native full-text index."""
+        if "memory" not in self._indexed:
+            self._ensure_indexes()
+            if "memory" not in self._indexed:
+                return pa.table({c: [] for c in [*columns, "_score"]})
+        q = self.memories.search(text, query_type="fts", fts_columns="memory")
+        if where:
+            q = q.where(where, prefilter=True)
+        return q.select([*columns, "_score"]).limit(limit).to_arrow()
+
+    def history_rows(self, where: str) -> list[dict[str, Any]]:
+        """History events matching ``where``, oldest first."""
+        rows: list[dict[str, Any]] = (
+            self.history.search().where(where).limit(None).to_arrow().to_pylist()
+        )
+        rows.sort(key=lambda r: r["created_at"])
+        return rows
+
+    def access_rows(self, where: str) -> pa.Table:
+        """Access records matching ``where``."""
+        return self.accesses.search().where(where).limit(None).to_arrow()
+
+    # -- maintenance --------------------------------------------------------------------------
+
+    def _ensure_indexes(self) -> None:
+        """Create scalar and full-text indexes once the table has rows (LanceDB needs data)."""
+        wanted: list[tuple[str, Any]] = [("id", BTree()), ("run_id", BTree())]
+        wanted += [(c, Bitmap()) for c in SCOPE_INDEXED]
+        wanted.append(("memory", FTS(with_position=False)))
+        missing = [(c, cfg) for c, cfg in wanted if c not in self._indexed]
+        if not missing:
+            return
+        with self._lock:
+            for column, cfg in missing:
+                if column in self._indexed:
+                    continue
+                try:
+                    self.memories.create_index(column, config=cfg, replace=False)
+                except Exception as exc:
+                    # Another process may have created it first; anything else is logged and
+                    # retried on the next write, since reads stay correct without an index.
+                    if "already exists" not in str(exc).lower():
+                        log.debug("index on %s not created yet: %s", column, exc)
+                        continue
+                self._indexed.add(column)
+
+    def optimize(self, cleanup_older_than: timedelta | None = None) -> None:
+        """Compact fragments, fold new rows into the indexes, drop superseded versions.
+
+        Many small commits fragment a Lance table and slow reads 5-7x; this brings it back.
+        """
+        older = self._cleanup_older_than if cleanup_older_than is None else cleanup_older_than
+        for table in (self.memories, self.history, self.accesses):
+            if table.count_rows() == 0:
+                continue
+            table.optimize(cleanup_older_than=older)
+
+    def wait_for_housekeeping(self) -> None:
+        """Block until a background optimize (if any) is finished; used by close and tests."""
+        fut = self._optimizing
+        if fut is not None:
+            fut.result()
+
+    def stats(self) -> StoreStats:
+        """Counts, size, fragments, version and index state of the memories table."""
+        s = self.memories.stats()
+        indices = self.memories.list_indices()
+        return StoreStats(
+            memories=self.memories.count_rows(),
+            history=self.history.count_rows(),
+            accesses=self.accesses.count_rows(),
+            fragments=int(s["fragment_stats"]["num_fragments"]),
+            version=int(self.memories.version),
+            bytes=int(s["total_bytes"]),
+            indices=[f"{ix.name}:{ix.index_type}" for ix in indices],
+            unindexed_rows=max((int(ix.num_unindexed_rows or 0) for ix in indices), default=0),
+        )
+
+    def reset(self) -> None:
+        """Drop and recreate every table (``Memory.reset``)."""
+        self.wait_for_housekeeping()
+        for name in (MEMORIES, HISTORY, ACCESSES, META):
+            if self.db.table_exists(name):
+                self.db.drop_table(name)
+        self._indexed = set()
+        self._migrate()
+        self.memories = self.db.open_table(MEMORIES)
+        self.history = self.db.open_table(HISTORY)
+        self.accesses = self.db.open_table(ACCESSES)
+
+    def close(self) -> None:
+        """Finish background work; the connection itself holds no OS resources to release."""
+        self.wait_for_housekeeping()
+        self._bg.shutdown(wait=True)
