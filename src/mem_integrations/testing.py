@@ -8,14 +8,24 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
-from collections.abc import Sequence
+import threading
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
 
 from .core.clock import utc
+from .core.llm import LLMUsage
+from .core.messages import Message
+from .core.prompts import MEMORIES_HEADER
 
-__all__ = ["FrozenClock", "HashEmbedder"]
+__all__ = ["FrozenClock", "HashEmbedder", "ScriptedCall", "ScriptedLLM"]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -69,3 +79,75 @@ class FrozenClock:
     def set(self, when: datetime) -> None:
         """Jump to an instant."""
         self._now = utc(when)
+
+
+@dataclass(frozen=True)
+class ScriptedCall:
+    """One call a :class:`ScriptedLLM` answered: what it was asked and what it returned."""
+
+    schema: str
+    messages: tuple[Message, ...]
+    answer: Any
+
+
+class ScriptedLLM:
+    """A fake LLM that plays back queued answers, for tests, docs and cookbooks.
+
+    Implements ``core.llm.StructuredLLM``. Each call takes the next queued answer: a pydantic
+    object, a dict, a JSON string (malformed ones included, to exercise the retry), an exception
+    to raise, or a callable ``(schema, messages) -> answer`` for answers that depend on the
+    prompt (see :meth:`memory_ids`). When the queue is empty it returns ``default`` if one was
+    given and raises ``LookupError`` otherwise, so an unexpected extra call fails loudly.
+
+    ``calls`` keeps every exchange; ``usage`` counts calls and estimated tokens
+    (``core.llm.estimate_tokens``), which is what the extraction benchmark reports.
+    """
+
+    def __init__(self, answers: Iterable[Any] = (), *, default: Any = None) -> None:
+        self._queue: deque[Any] = deque(answers)
+        self._lock = threading.Lock()
+        self.default = default
+        self.calls: list[ScriptedCall] = []
+        self.usage = LLMUsage()
+
+    def push(self, *answers: Any) -> None:
+        """Queue more answers."""
+        with self._lock:
+            self._queue.extend(answers)
+
+    @property
+    def pending(self) -> int:
+        """Answers queued and not yet used."""
+        return len(self._queue)
+
+    def structured(self, schema: type[BaseModel], messages: Sequence[Message]) -> Any:
+        """Return the next scripted answer (the core validates it against ``schema``)."""
+        with self._lock:
+            if self._queue:
+                answer = self._queue.popleft()
+            elif self.default is not None:
+                answer = self.default
+            else:
+                raise LookupError(f"ScriptedLLM has no answer left for a {schema.__name__} call")
+        if callable(answer) and not isinstance(answer, (BaseModel, type)):
+            answer = answer(schema, list(messages))
+        with self._lock:
+            self.calls.append(ScriptedCall(schema.__name__, tuple(messages), answer))
+        self.usage.record_estimate(messages, "" if isinstance(answer, BaseException) else answer)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    @staticmethod
+    def memory_ids(messages: Sequence[Message]) -> dict[str, str]:
+        """Map the existing memories shown in an extraction prompt to their local ids.
+
+        Lets a scripted answer refer to "the memory that says X" without knowing the order in
+        which retrieval listed them.
+        """
+        for m in messages:
+            head, sep, rest = m.content.partition(MEMORIES_HEADER + "\n")
+            if sep:
+                items = json.loads(rest.split("\n", 1)[0])
+                return {item["text"]: item["id"] for item in items}
+        return {}

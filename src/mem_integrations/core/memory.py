@@ -374,6 +374,9 @@ class Memory:
             row = current.get(op.memory_id or "")
             if row is None:
                 continue
+            if op.event == "NONE":  # the LLM found it already known: report, write nothing
+                events.append(AddEvent(id=row["id"], memory=row["memory"], event="NONE"))
+                continue
             if op.event == "DELETE":
                 deleted.append(row["id"])
                 events.append(AddEvent(id=row["id"], memory=row["memory"], event="DELETE"))
