@@ -366,7 +366,7 @@ class Memory:
             events.append(AddEvent(id=row["id"], memory=op.text, event="ADD"))
             history.append(self._event(row, "ADD", None, op.text, now))
 
-        changed = [op for op in ops if op.event in ("UPDATE", "DELETE")]
+        changed = [op for op in ops if op.event in ("UPDATE", "DELETE", "NONE")]
         current = self._fetch([op.memory_id for op in changed if op.memory_id])
         updated_rows: list[dict[str, Any]] = []
         deleted: list[str] = []
