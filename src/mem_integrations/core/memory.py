@@ -18,7 +18,7 @@ from typing import Any, cast
 import pyarrow as pa
 
 from . import filters as F
-from .clock import Clock, SystemClock
+from .clock import Clock, SystemClock, utc
 from .config import MemoryConfig
 from .embeddings import Embedder, default_embedder, embed_documents_checked, embed_query_checked
 from .errors import (
@@ -473,7 +473,10 @@ class Memory:
         where = self._where(scope, filters, show_expired=show_expired)
         use_decay = self.decay.enabled if decay is None else bool(decay)
         # Decay reorders, so it needs a wider pool than top_k before truncating.
-        pool = k * self.config.candidate_multiplier * (3 if use_decay else 1)
+        import os
+        pool = k * self.config.candidate_multiplier
+        if use_decay:
+            pool = max(pool * int(os.environ.get("XMUL", "1")), 3 * k, int(os.environ.get("XFLOOR", "50")))
         qvec = embed_query_checked(self.embedder, text)
         cols = [*RECORD_COLUMNS, "vector"]
         vec = self.store.vector_search(qvec, where, pool, cols).to_pylist()
@@ -485,7 +488,7 @@ class Memory:
             if threshold is None or rel >= threshold
         ]
         if use_decay:
-            hits = self.decay.rerank(hits)
+            hits = self.decay.rerank(hits, limit=k)
         hits = hits[:k]
         self.decay.record_access([h.id for h in hits])
         return hits
@@ -683,6 +686,75 @@ class Memory:
         self.store.upsert(self._rows(new_rows))
         self._history(history)
         return [_record(r) for r in new_rows]
+
+    def put(
+        self,
+        memory_id: str,
+        text: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        app_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        categories: Sequence[str] | None = None,
+        expiration_date: Any = None,
+        # -- restore (cli import of an export): the record's own provenance, not "now" --
+        created_at: datetime | None = None,
+        updated_at: datetime | None = None,
+        actor_id: str | None = None,
+        role: str | None = None,
+    ) -> MemoryRecord:
+        """Create or replace the memory with a caller-chosen id (key-value stores need this).
+
+        Replacing keeps ``created_at`` and records an UPDATE; an id that exists in another
+        scope is refused with ``MemoryNotFoundError`` rather than moved or overwritten.
+        ``created_at``/``updated_at``/``actor_id``/``role`` restore an exported record as it
+        was (``mem-integrations import``); by default they are now, now, unset, unset.
+        """
+        for name, stamp in (("created_at", created_at), ("updated_at", updated_at)):
+            if stamp is not None and not isinstance(stamp, datetime):
+                raise ValidationError(f"{name} must be a datetime, got {stamp!r}")
+        for name, ident in (("actor_id", actor_id), ("role", role)):
+            if ident is not None and (not isinstance(ident, str) or "\x00" in ident):
+                raise ValidationError(f"{name} must be a string without NUL, got {ident!r}")
+        # -- end restore --
+        if not isinstance(memory_id, str) or not memory_id or "\x00" in memory_id:
+            raise ValidationError("memory_id must be a non-empty string without NUL")
+        if len(memory_id) > 512:
+            raise LimitExceededError("memory_id must be at most 512 characters")
+        scope = self._scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
+        if scope.is_empty():
+            raise ScopeRequiredError("put needs at least one of user_id, agent_id, run_id, app_id")
+        body = self._text(text)
+        meta = self._metadata(metadata)
+        cats = self._categories(categories)
+        expires = parse_expiration(expiration_date)
+        self._housekeeping()
+        now = self.clock.now()
+        old = self._fetch([memory_id]).get(memory_id)
+        if old is not None and any(old[k] != v for k, v in scope.model_dump().items()):
+            raise MemoryNotFoundError(f"no memory with id {memory_id!r} in this scope")
+        row = {
+            "id": memory_id, "memory": body, "hash": content_hash(body), "vector": None,
+            **scope.model_dump(), "actor_id": actor_id, "role": role, "categories": cats,
+            "metadata": meta, "created_at": old["created_at"] if old else now,
+            "updated_at": now, "expires_at": expires,
+        }  # fmt: skip
+        if created_at is not None:  # restore
+            row["created_at"] = utc(created_at)
+        if updated_at is not None:  # restore
+            row["updated_at"] = utc(updated_at)
+        if old is not None and old["memory"] == body:
+            row["vector"] = old["vector"]
+        else:
+            row["vector"] = embed_documents_checked(self.embedder, [body])[0]
+        self.store.upsert(self._rows([row]))
+        event = self._event(row, "UPDATE", old["memory"], body, now) if old else self._event(
+            row, "ADD", None, body, now
+        )
+        self._history([event])
+        return _record(row)
 
     def delete(
         self,

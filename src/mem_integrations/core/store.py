@@ -171,8 +171,18 @@ class Store:
 
     # -- schema -------------------------------------------------------------------------------
 
+    def _has_table(self, name: str) -> bool:
+        names: set[str] = set()
+        token = None
+        while True:
+            resp = self.db.list_tables(page_token=token)
+            names.update(resp.tables)
+            token = resp.page_token
+            if not token:
+                return name in names
+
     def _meta(self) -> dict[str, str]:
-        if not self.db.table_exists(META):
+        if not self._has_table(META):
             return {}
         rows = self.db.open_table(META).to_arrow().to_pylist()
         return {r["key"]: r["value"] for r in rows}
@@ -188,7 +198,7 @@ class Store:
 
     def _migrate(self) -> None:
         meta = self._meta()
-        if not meta and self.db.table_exists(MEMORIES):
+        if not meta and self._has_table(MEMORIES):
             raise SchemaVersionError(
                 f"{self.uri!r} holds a 'memories' table without a schema stamp; refusing to "
                 "touch data this package did not create"
@@ -388,7 +398,7 @@ class Store:
         """Drop and recreate every table (``Memory.reset``)."""
         self.wait_for_housekeeping()
         for name in (MEMORIES, HISTORY, ACCESSES, META):
-            if self.db.table_exists(name):
+            if self._has_table(name):
                 self.db.drop_table(name)
         self._indexed = set()
         self._migrate()
