@@ -1,0 +1,206 @@
+"""A ``BaseMemory`` for chat engines and agents: short-term history plus long-term memory.
+
+:class:`LongTermChatMemory` is what ``SimpleChatEngine``, ``CondensePlusContextChatEngine``
+and ``FunctionAgent.run(memory=...)`` accept. It keeps the conversation in a
+``ChatMemoryBuffer`` and, on every ``get``, searches the store for memories relevant to the
+latest user message and puts them into the system message. Each completed turn (the user's
+messages and the assistant's answer) is written to the store with one ``add`` call: no LLM call
+unless the ``Memory`` has an extraction LLM configured.
+
+It survives workflow ``Context`` serialization: its state is the chat buffer, the turn in
+progress, the scope ids and the store's ``uri``; the live ``Memory`` is excluded and found
+again (or reopened) on first use after a restore. See :func:`register_memory`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from llama_index.core.base.llms.types import ChatMessage, MessageRole, TextBlock
+from llama_index.core.bridge.pydantic import Field, field_validator
+from llama_index.core.llms.llm import LLM
+from llama_index.core.memory import ChatMemoryBuffer
+from llama_index.core.memory.types import BaseMemory
+
+from ..core.async_memory import AsyncMemory
+from ..core.memory import Memory
+from ._common import (
+    StoreBinding,
+    format_memories,
+    latest_user_text,
+    message_text,
+    to_core_messages,
+    turn_complete,
+)
+
+__all__ = ["DEFAULT_MEMORY_PROMPT", "LongTermChatMemory"]
+
+#: How recalled memories are shown to the LLM; ``{memories}`` becomes one ``- fact`` per line.
+DEFAULT_MEMORY_PROMPT = "Relevant facts remembered from earlier conversations:\n{memories}"
+
+
+class LongTermChatMemory(BaseMemory, StoreBinding):
+    """Chat history for one conversation, with recall from and writes to long-term memory.
+
+    Every read and write is confined to the scope given (``user_id`` / ``agent_id`` /
+    ``run_id`` / ``app_id``). All methods have async twins (``aget``, ``aput``, ...), which
+    run the store's calls on worker threads.
+    """
+
+    short_term: ChatMemoryBuffer = Field(
+        default_factory=lambda: ChatMemoryBuffer.from_defaults(),
+        description="The conversation so far (token-limited).",
+    )
+    pending: list[ChatMessage] = Field(
+        default_factory=list, description="The turn in progress, written when it completes."
+    )
+    top_k: int = Field(default=5, ge=1, description="How many memories to recall at most.")
+    threshold: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="Minimum relevance of a recalled memory."
+    )
+    filters: dict[str, Any] | None = Field(
+        default=None, description="Mem0-style filters narrowing which memories are recalled."
+    )
+    query_window: int = Field(
+        default=1, ge=1, description="How many of the latest user messages to search with."
+    )
+    memory_prompt: str = Field(
+        default=DEFAULT_MEMORY_PROMPT, description="Template of the injected system text."
+    )
+    write_turns: bool = Field(
+        default=True, description="Write completed turns to long-term memory (False: read-only)."
+    )
+    infer: bool = Field(
+        default=True, description="Let the store's extraction LLM, if any, distil each turn."
+    )
+    write_metadata: dict[str, Any] | None = Field(
+        default=None, description="Metadata attached to every memory written from the chat."
+    )
+
+    @field_validator("short_term", mode="before")
+    @classmethod
+    def _load_buffer(cls, value: Any) -> Any:
+        """Rebuild a serialized buffer (a dict) the way ``ChatMemoryBuffer`` loads itself."""
+        if isinstance(value, dict):
+            data = dict(value)
+            data.pop("class_name", None)
+            return ChatMemoryBuffer.from_dict(data)
+        return value
+
+    @classmethod
+    def class_name(cls) -> str:
+        """Name the class for LlamaIndex serialization."""
+        return "LongTermChatMemory"
+
+    @classmethod
+    def from_defaults(
+        cls,
+        memory: Memory | AsyncMemory | None = None,
+        *,
+        chat_history: list[ChatMessage] | None = None,
+        llm: LLM | None = None,
+        token_limit: int | None = None,
+        **kwargs: Any,
+    ) -> LongTermChatMemory:
+        """Build with a fresh chat buffer sized for ``llm`` (or ``token_limit``).
+
+        ``kwargs`` are the fields: ``user_id``, ``agent_id``, ``run_id``, ``app_id``, ``uri``,
+        ``top_k``, ``threshold``, ``filters``, ...
+        """
+        buffer = ChatMemoryBuffer.from_defaults(
+            chat_history=chat_history, llm=llm, token_limit=token_limit
+        )
+        return cls(memory=memory, short_term=buffer, **kwargs)
+
+    # -- long-term ---------------------------------------------------------------------------
+
+    def recall(self, query: str, exclude: Sequence[str] = ()) -> list[str]:
+        """Return the memories relevant to ``query``, minus those already present verbatim."""
+        if not query.strip():
+            return []
+        hits = self.resolve().search_hits(
+            query, top_k=self.top_k, threshold=self.threshold, filters=self.filters, **self.scope
+        )
+        return format_memories(hits, exclude)
+
+    def flush(self) -> None:
+        """Write the turn in progress now, without waiting for the assistant's answer."""
+        if not self.pending:
+            return
+        mem = self.resolve()
+        items = to_core_messages(self.pending, mem)
+        if items:
+            mem.add_events(items, infer=self.infer, metadata=self.write_metadata, **self.scope)
+        self.pending = []
+
+    async def aflush(self) -> None:
+        """Async form of :meth:`flush`."""
+        await asyncio.to_thread(self.flush)
+
+    def _track(self, messages: Sequence[ChatMessage]) -> None:
+        if not self.write_turns:
+            return
+        self.pending.extend(messages)
+        if any(turn_complete(m) for m in messages):
+            self.flush()
+
+    def _inject(self, history: list[ChatMessage], text: str) -> list[ChatMessage]:
+        if not text:
+            return history
+        if history and history[0].role == MessageRole.SYSTEM:
+            first = history[0]
+            merged = ChatMessage(
+                role=MessageRole.SYSTEM,
+                blocks=[TextBlock(text=text + "\n\n"), *first.blocks],
+                additional_kwargs=dict(first.additional_kwargs),
+            )
+            return [merged, *history[1:]]
+        return [ChatMessage(role=MessageRole.SYSTEM, content=text), *history]
+
+    # -- BaseMemory --------------------------------------------------------------------------
+
+    def get(
+        self, input: str | None = None, initial_token_count: int = 0, **kwargs: Any
+    ) -> list[ChatMessage]:
+        """Return the recent history, with relevant long-term memories in the system message.
+
+        The search query is ``input`` when the engine passes one, else the latest user
+        message(s). The memory text counts against the buffer's token limit.
+        """
+        everything = self.short_term.get_all()
+        query = input if input else latest_user_text(everything, self.query_window)
+        seen = [message_text(m) for m in everything]
+        memories = self.recall(query or "", exclude=[*seen, input or ""])
+        text = ""
+        if memories:
+            text = self.memory_prompt.replace("{memories}", "\n".join(f"- {m}" for m in memories))
+        budget = initial_token_count + len(self.short_term.tokenizer_fn(text))
+        if budget > self.short_term.token_limit:
+            budget = initial_token_count  # too many memories: keep the history, as the buffer would
+        return self._inject(self.short_term.get(initial_token_count=budget), text)
+
+    def get_all(self) -> list[ChatMessage]:
+        """Return the whole short-term history (no memories injected)."""
+        return self.short_term.get_all()
+
+    def put(self, message: ChatMessage) -> None:
+        """Append to the history; an assistant answer completes the turn and writes it."""
+        self.short_term.put(message)
+        self._track([message])
+
+    def put_messages(self, messages: list[ChatMessage]) -> None:
+        """Append several messages; written when one of them completes the turn."""
+        self.short_term.put_messages(messages)
+        self._track(messages)
+
+    def set(self, messages: list[ChatMessage]) -> None:
+        """Replace the history; a history given wholesale is not written as new turns."""
+        self.short_term.set(messages)
+        self.pending = []
+
+    def reset(self) -> None:
+        """Write the turn in progress, then clear the history. Long-term memory stays."""
+        self.flush()
+        self.short_term.reset()
