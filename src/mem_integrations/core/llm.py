@@ -33,6 +33,7 @@ __all__ = [
     "StructuredLLM",
     "StructuredOutputError",
     "estimate_tokens",
+    "model_label",
     "validate_output",
 ]
 
@@ -76,6 +77,21 @@ def validate_output(schema: type[T], raw: Any) -> T:
     raise StructuredOutputError(
         f"expected a {schema.__name__}, a dict or JSON text, got {type(raw).__name__}"
     )
+
+
+def model_label(model: object, framework: str) -> str:
+    """Name a framework model object stably, e.g. ``langchain/OpenAIEmbeddings/text-3-small``.
+
+    Used as an embedder's ``model_id``, which the store stamps into its tables so that a store
+    built with one model is never silently searched with another.
+    """
+    parts = [framework, type(model).__name__]
+    for attr in ("model", "model_name", "model_id", "deployment"):
+        value = getattr(model, attr, None)
+        if isinstance(value, str) and value:
+            parts.append(value)
+            break
+    return "/".join(parts)
 
 
 def estimate_tokens(text: str) -> int:
