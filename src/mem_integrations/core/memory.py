@@ -472,11 +472,9 @@ class Memory:
         scope = self._scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
         where = self._where(scope, filters, show_expired=show_expired)
         use_decay = self.decay.enabled if decay is None else bool(decay)
-        # Decay reorders, so it needs a wider pool than top_k before truncating.
-        import os
         pool = k * self.config.candidate_multiplier
-        if use_decay:
-            pool = max(pool * int(os.environ.get("XMUL", "1")), 3 * k, int(os.environ.get("XFLOOR", "50")))
+        if use_decay:  # decay reorders: rerank at least 3 x top_k (and 50), then truncate
+            pool = max(pool, 3 * k, 50)
         qvec = embed_query_checked(self.embedder, text)
         cols = [*RECORD_COLUMNS, "vector"]
         vec = self.store.vector_search(qvec, where, pool, cols).to_pylist()
