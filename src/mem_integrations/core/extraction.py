@@ -304,8 +304,10 @@ def plan_with_llm(
         return []
     agent_only = _agent_only(scope)
     role = "assistant" if agent_only else "user"
-    instructions = prompt or memory.config.prompt or (
-        P.AGENT_INSTRUCTIONS if agent_only else P.USER_INSTRUCTIONS
+    instructions = (
+        prompt
+        or memory.config.prompt
+        or (P.AGENT_INSTRUCTIONS if agent_only else P.USER_INSTRUCTIONS)
     )
     today = memory.clock.now().date()
     check = _check_texts(memory.limits.max_text_chars)
