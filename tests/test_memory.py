@@ -45,7 +45,8 @@ def test_add_messages_stores_user_turns_only(memory: Memory) -> None:
     ]
     out = memory.add(msgs, user_id="alex", run_id="trip", categories=["travel"])
     assert [e["memory"] for e in out["results"]] == [
-        "I love hiking in the Alps", "I am allergic to peanuts"
+        "I love hiking in the Alps",
+        "I am allergic to peanuts",
     ]
     recs = memory.get_all(user_id="alex")["results"]
     assert {r["actor_id"] for r in recs} == {None, "alex"}
@@ -137,19 +138,30 @@ def test_search_with_filters(memory: Memory) -> None:
 def test_get_all_filters_categories_keywords_pages(memory: Memory, clock: FrozenClock) -> None:
     for i in range(7):
         clock.advance(minutes=1)
-        memory.add(f"item {i} to play", user_id="alex", categories=["likes"] if i % 2 else [],
-                   metadata={"type": "preference" if i < 3 else "fact", "n": i})
+        memory.add(
+            f"item {i} to play",
+            user_id="alex",
+            categories=["likes"] if i % 2 else [],
+            metadata={"type": "preference" if i < 3 else "fact", "n": i},
+        )
     page1 = memory.get_all(user_id="alex", page=1, page_size=3)
     assert page1["count"] == 7 and page1["next"] == 2 and page1["previous"] is None
-    assert [r["memory"] for r in page1["results"]] == ["item 6 to play", "item 5 to play",
-                                                        "item 4 to play"]
+    assert [r["memory"] for r in page1["results"]] == [
+        "item 6 to play",
+        "item 5 to play",
+        "item 4 to play",
+    ]
     page3 = memory.get_all(user_id="alex", page=3, page_size=3)
     assert [r["memory"] for r in page3["results"]] == ["item 0 to play"] and page3["next"] is None
     liked = memory.get_all(user_id="alex", categories=["likes"], keywords="to play")
-    assert {r["memory"] for r in liked["results"]} == {"item 1 to play", "item 3 to play",
-                                                       "item 5 to play"}
-    prefs = memory.get_all(filters={"AND": [{"user_id": "alex"},
-                                            {"metadata": {"type": "preference"}}]})
+    assert {r["memory"] for r in liked["results"]} == {
+        "item 1 to play",
+        "item 3 to play",
+        "item 5 to play",
+    }
+    prefs = memory.get_all(
+        filters={"AND": [{"user_id": "alex"}, {"metadata": {"type": "preference"}}]}
+    )
     assert len(prefs["results"]) == 3
     big = memory.get_all(filters={"AND": [{"user_id": "alex"}, {"metadata": {"n": {"gte": 5}}}]})
     assert len(big["results"]) == 2
@@ -180,8 +192,9 @@ def test_update_text_metadata_expiration_and_history(memory: Memory, clock: Froz
 
 def test_expiration_read_time_and_purge(memory: Memory, clock: FrozenClock) -> None:
     soon = clock.now() + timedelta(days=7)
-    mid = memory.add("session context", user_id="u", expiration_date=soon.isoformat())[
-        "results"][0]["id"]
+    mid = memory.add("session context", user_id="u", expiration_date=soon.isoformat())["results"][
+        0
+    ]["id"]
     memory.add("durable fact", user_id="u")
     assert len(memory.search("context", user_id="u")["results"]) == 2
     clock.advance(days=8)

@@ -73,7 +73,9 @@ class AsyncMemory:
         """See :meth:`Memory.get_all_page`."""
         return await self._run(self.sync.get_all_page, **kwargs)
 
-    async def update(self, memory_id: str, data: str | None = None, **kwargs: Any) -> dict[str, Any]:
+    async def update(
+        self, memory_id: str, data: str | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
         """See :meth:`Memory.update`."""
         return await self._run(self.sync.update, memory_id, data, **kwargs)
 

@@ -33,9 +33,7 @@ def _one(raw: Any) -> Message:
         if not isinstance(role, str) or role not in _ROLES:
             raise ValidationError(f"message role must be one of {sorted(_ROLES)}, got {role!r}")
         if not isinstance(content, str):
-            raise ValidationError(
-                f"message content must be a string, got {type(content).__name__}"
-            )
+            raise ValidationError(f"message content must be a string, got {type(content).__name__}")
         if name is not None and not isinstance(name, str):
             raise ValidationError("message name must be a string")
         return Message(role, content, name)

@@ -301,14 +301,15 @@ class Store:
         return int(self.memories.count_rows(where))
 
     def vector_search(
-        self, vector: Sequence[float], where: str | None, limit: int, columns: Sequence[str]
+        self, vector: Sequence[float] | Any, where: str | None, limit: int, columns: Sequence[str]
     ) -> pa.Table:
         """Exact cosine search over the rows that pass ``where`` (a prefilter, never a postfilter).
 
         A postfilter would search the whole table first and could return fewer than
         ``limit`` rows of the caller's scope.
         """
-        q = self.memories.search(list(vector), vector_column_name="vector").distance_type("cosine")
+        q = self.memories.search(list(vector), vector_column_name="vector")
+        q = q.distance_type("cosine")  # type: ignore[attr-defined]
         if where:
             q = q.where(where, prefilter=True)
         return q.select([*columns, "_distance"]).limit(limit).to_arrow()
@@ -381,7 +382,7 @@ class Store:
 
     def stats(self) -> StoreStats:
         """Counts, size, fragments, version and index state of the memories table."""
-        s = self.memories.stats()
+        s: Any = self.memories.stats()
         indices = self.memories.list_indices()
         return StoreStats(
             memories=self.memories.count_rows(),
