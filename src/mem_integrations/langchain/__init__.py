@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._common import INSTALL_HINT, missing
+from ._common import missing
 
 try:
     import langchain_core  # noqa: F401
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
-    "INSTALL_HINT",
     "ChainMemory",
     "DecayCompressor",
     "LanceDBStore",
