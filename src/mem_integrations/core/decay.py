@@ -70,7 +70,7 @@ class DecaySettings(BaseModel):
 
     floor: float = Field(default=0.3, gt=0.0, le=1.0)
     ceiling: float = Field(default=1.5, ge=1.0, le=10.0)
-    half_life: timedelta = timedelta(days=2)
+    half_life: timedelta = timedelta(days=3)
     shape: float = Field(default=1.0, ge=0.2, le=5.0)
     max_accesses: int = Field(default=20, ge=1, le=1000)
     category_weights: dict[str, float] = Field(default_factory=dict)
@@ -233,9 +233,9 @@ class DecayEngine:
 
     # -- scoring ------------------------------------------------------------------------------
 
-    def rescore(self, items: Sequence[tuple[str, float, datetime | None, Sequence[str]]]) -> list[
-        float
-    ]:
+    def rescore(
+        self, items: Sequence[tuple[str, float, datetime | None, Sequence[str]]]
+    ) -> list[float]:
         """Decayed scores for ``(memory_id, relevance, updated_at, categories)`` items.
 
         The entry point of the LangChain and LlamaIndex reranker nodes: same curve, same
@@ -311,7 +311,8 @@ class DecayEngine:
                 return rows
             micros = pc.cast(table.column("accessed_at"), pa.int64()).to_pylist()
             rows.extend(
-                (m, us / 1e6) for m, us in zip(table.column("memory_id").to_pylist(), micros)
+                (m, us / 1e6)
+                for m, us in zip(table.column("memory_id").to_pylist(), micros, strict=True)
             )
         return rows
 
@@ -377,9 +378,7 @@ class DecayEngine:
                 self._writing = len(batch)
             try:
                 if batch:
-                    self.store.add_accesses(
-                        [{"memory_id": m, "accessed_at": t} for m, t in batch]
-                    )
+                    self.store.add_accesses([{"memory_id": m, "accessed_at": t} for m, t in batch])
             finally:
                 with self._lock:
                     del self._pending[: len(batch)]  # on failure they are lost, like a crash
@@ -422,7 +421,7 @@ class DecayEngine:
                     keep_idx.append(idx)
             keep = snap.take(pa.array(keep_idx, pa.int64()))
             keep = keep.filter(pc.is_in(keep.column("memory_id"), value_set=live))
-            removed = snap.num_rows - keep.num_rows
+            removed = int(snap.num_rows - keep.num_rows)
             if removed == 0:
                 return 0
             newest = pc.max(snap.column("accessed_at")).as_py()
