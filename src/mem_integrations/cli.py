@@ -124,14 +124,20 @@ def _scope_options(fn: F) -> F:
     return fn
 
 
-def _store_options(fn: F) -> F:
+def _uri_option(fn: F) -> F:
     import click
 
-    fn = click.option("--plain", is_flag=True, help="Print a readable table, not JSON lines.")(fn)
     return click.option(
         "--uri", envvar=DEFAULT_URI_ENV, default=None, show_envvar=True,
         help="LanceDB URI of the store (default ./.mem_integrations/lancedb).",
     )(fn)  # fmt: skip
+
+
+def _store_options(fn: F) -> F:
+    import click
+
+    fn = click.option("--plain", is_flag=True, help="Print a readable table, not JSON lines.")(fn)
+    return _uri_option(fn)
 
 
 def open_memory(ctx: click.Context, /, uri: str | None) -> Memory:
@@ -204,18 +210,13 @@ def build_cli() -> click.Group:
     @click.option("--expires", help="Expiration: ISO date or datetime.")
     @_store_options
     @click.pass_context
-    def add(
-        ctx: click.Context,
-        /,
-        text: str,
-        metadata: str | None,
-        categories: tuple[str, ...],
-        expires: str | None,
-        uri: str | None,
-        plain: bool,
-        **scope: str | None,
-    ) -> None:
-        """Store TEXT verbatim as a memory (an exact duplicate in the scope is NONE)."""
+    def add(ctx: click.Context, /, text: str, metadata: str | None, categories: tuple[str, ...],
+            expires: str | None, uri: str | None, plain: bool,
+            **scope: str | None) -> None:  # fmt: skip
+        """Store TEXT verbatim as a memory.
+
+        An exact duplicate in the same scope is reported as NONE, not stored twice.
+        """
         m = open_memory(ctx, uri)
         result = m.add(
             text,
@@ -237,20 +238,10 @@ def build_cli() -> click.Group:
     @click.option("--show-expired", is_flag=True, help="Include expired memories.")
     @_store_options
     @click.pass_context
-    def search(
-        ctx: click.Context,
-        /,
-        query: str,
-        filters: str | None,
-        top_k: int,
-        threshold: float | None,
-        decay: bool | None,
-        show_expired: bool,
-        uri: str | None,
-        plain: bool,
-        **scope: str | None,
-    ) -> None:
-        """Hybrid (vector + full-text) search; best first, score in [0, 1]."""
+    def search(ctx: click.Context, /, query: str, filters: str | None, top_k: int,
+               threshold: float | None, decay: bool | None, show_expired: bool, uri: str | None,
+               plain: bool, **scope: str | None) -> None:  # fmt: skip
+        """Search a scope, best first: hybrid vector + full text, score 0-1."""
         m = open_memory(ctx, uri)
         result = m.search(
             query,
@@ -274,21 +265,11 @@ def build_cli() -> click.Group:
     @click.option("--show-expired", is_flag=True, help="Include expired memories.")
     @_store_options
     @click.pass_context
-    def list_(
-        ctx: click.Context,
-        /,
-        filters: str | None,
-        categories: tuple[str, ...],
-        keywords: str | None,
-        page: int,
-        page_size: int,
-        all_pages: bool,
-        show_expired: bool,
-        uri: str | None,
-        plain: bool,
-        **scope: str | None,
-    ) -> None:
-        """List memories of a scope, newest first (get_all with filters and pages)."""
+    def list_(ctx: click.Context, /, filters: str | None, categories: tuple[str, ...],
+              keywords: str | None, page: int, page_size: int, all_pages: bool,
+              show_expired: bool, uri: str | None, plain: bool,
+              **scope: str | None) -> None:  # fmt: skip
+        """List memories of a scope, newest first, with filters and pages."""
         m = open_memory(ctx, uri)
         args = dict(
             _scope(scope),
@@ -315,16 +296,9 @@ def build_cli() -> click.Group:
     @click.option("--show-expired", is_flag=True, help="Return it even if it has expired.")
     @_store_options
     @click.pass_context
-    def get(
-        ctx: click.Context,
-        /,
-        memory_id: str,
-        show_expired: bool,
-        uri: str | None,
-        plain: bool,
-        **scope: str | None,
-    ) -> None:
-        """One memory by id."""
+    def get(ctx: click.Context, /, memory_id: str, show_expired: bool, uri: str | None,
+            plain: bool, **scope: str | None) -> None:  # fmt: skip
+        """Show one memory by id."""
         record = open_memory(ctx, uri).get(memory_id, **_scope(scope), show_expired=show_expired)
         emit([record], plain, RECORD_COLS)
 
@@ -339,20 +313,10 @@ def build_cli() -> click.Group:
     @_scope_options
     @_store_options
     @click.pass_context
-    def update(
-        ctx: click.Context,
-        /,
-        memory_id: str,
-        text: str | None,
-        metadata: str | None,
-        categories: tuple[str, ...],
-        clear_categories: bool,
-        expires: str | None,
-        no_expiration: bool,
-        uri: str | None,
-        plain: bool,
-        **scope: str | None,
-    ) -> None:
+    def update(ctx: click.Context, /, memory_id: str, text: str | None, metadata: str | None,
+               categories: tuple[str, ...], clear_categories: bool, expires: str | None,
+               no_expiration: bool, uri: str | None, plain: bool,
+               **scope: str | None) -> None:  # fmt: skip
         """Change a memory's text, metadata, categories or expiration."""
         if expires and no_expiration:
             raise click.UsageError("--expires and --no-expiration contradict each other")
@@ -371,9 +335,8 @@ def build_cli() -> click.Group:
     @_scope_options
     @_store_options
     @click.pass_context
-    def delete(
-        ctx: click.Context, /, memory_id: str, uri: str | None, plain: bool, **scope: str | None
-    ) -> None:
+    def delete(ctx: click.Context, /, memory_id: str, uri: str | None, plain: bool,
+               **scope: str | None) -> None:  # fmt: skip
         """Delete one memory (its history stays)."""
         open_memory(ctx, uri).delete(memory_id, **_scope(scope))
         emit_one({"deleted": memory_id}, plain)
@@ -384,16 +347,9 @@ def build_cli() -> click.Group:
     @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
     @_store_options
     @click.pass_context
-    def delete_all(
-        ctx: click.Context,
-        /,
-        filters: str | None,
-        yes: bool,
-        uri: str | None,
-        plain: bool,
-        **scope: str | None,
-    ) -> None:
-        """Delete every memory of a scope (optionally narrowed by --filters)."""
+    def delete_all(ctx: click.Context, /, filters: str | None, yes: bool, uri: str | None,
+                   plain: bool, **scope: str | None) -> None:  # fmt: skip
+        """Delete every memory of a scope, optionally narrowed by --filters."""
         parsed = _json_option(filters, "--filters")
         if not yes:
             click.confirm(f"Delete every memory matching {_scope(scope) or parsed}?", abort=True)
@@ -405,7 +361,7 @@ def build_cli() -> click.Group:
     @_store_options
     @click.pass_context
     def history(ctx: click.Context, /, memory_id: str, uri: str | None, plain: bool) -> None:
-        """Every change of one memory, oldest first (kept after deletion)."""
+        """Show every change of one memory, oldest first (kept after deletion)."""
         emit(open_memory(ctx, uri).history(memory_id), plain, HISTORY_COLS)
 
     @cli.command()
@@ -413,7 +369,7 @@ def build_cli() -> click.Group:
     @_store_options
     @click.pass_context
     def users(ctx: click.Context, /, show_expired: bool, uri: str | None, plain: bool) -> None:
-        """Every user, agent, run and app that owns memories, with counts."""
+        """List every user, agent, run and app that owns memories, with counts."""
         emit(_rows(open_memory(ctx, uri).users(show_expired=show_expired)), plain, USER_COLS)
 
     @cli.command("purge-expired")
@@ -434,7 +390,7 @@ def build_cli() -> click.Group:
     @_store_options
     @click.pass_context
     def optimize(ctx: click.Context, /, uri: str | None, plain: bool) -> None:
-        """Compact fragments and refresh indexes now; prints the stats after."""
+        """Compact fragments and refresh indexes now; print the stats after."""
         emit_one(open_memory(ctx, uri).optimize(), plain)
 
     @cli.command("import")
@@ -451,17 +407,9 @@ def build_cli() -> click.Group:
     @click.option("--quiet", is_flag=True, help="No progress bar.")
     @_store_options
     @click.pass_context
-    def import_(
-        ctx: click.Context,
-        /,
-        path: Path,
-        fmt: str,
-        quiet: bool,
-        uri: str | None,
-        plain: bool,
-        **scope: str | None,
-    ) -> None:
-        """Load memories from PATH: JSONL (records or messages) or LOCOMO conversations.
+    def import_(ctx: click.Context, /, path: Path, fmt: str, quiet: bool, uri: str | None,
+                plain: bool, **scope: str | None) -> None:  # fmt: skip
+        """Load memories from a JSONL file or LOCOMO conversations at PATH.
 
         Scope options fill in lines that name no scope (for LOCOMO, each conversation's
         sample_id is its user_id unless --user-id is given). Every line is checked before
@@ -496,16 +444,10 @@ def build_cli() -> click.Group:
         default="-",
         help="File to write (default: stdout).",
     )
-    @click.option(
-        "--uri",
-        envvar=DEFAULT_URI_ENV,
-        default=None,
-        show_envvar=True,
-        help="LanceDB URI of the store (default ./.mem_integrations/lancedb).",
-    )
+    @_uri_option
     @click.pass_context
     def export(ctx: click.Context, /, output: Any, uri: str | None, **scope: str | None) -> None:
-        """Write memories as JSON lines that `import` reads back with nothing lost.
+        """Write memories as JSON lines, losslessly (import reads them back).
 
         Ids, scopes, metadata, categories, timestamps and expiration are kept; expired
         memories are included. Without scope options the whole store is exported.
@@ -515,16 +457,10 @@ def build_cli() -> click.Group:
             output.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
 
     @cli.command()
-    @click.option(
-        "--uri",
-        envvar=DEFAULT_URI_ENV,
-        default=None,
-        show_envvar=True,
-        help="LanceDB URI of the store (default ./.mem_integrations/lancedb).",
-    )
+    @_uri_option
     @click.pass_context
     def demo(ctx: click.Context, /, uri: str | None) -> None:
-        """Run the seed scenarios end to end on the store, narrating each step.
+        """Run the seed scenarios end to end on the store, narrated.
 
         Everything lives under app_id "mem-integrations-demo", which is cleared first, so
         running it twice gives the same story and touches nothing else in the store.
