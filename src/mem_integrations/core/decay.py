@@ -46,6 +46,7 @@ __all__ = [
     "category_weight",
     "decay_factor",
     "decay_score",
+    "item_from_record",
 ]
 
 log = logging.getLogger(__name__)
@@ -200,6 +201,35 @@ def decay_score(
     return min(1.0, max(0.0, float(relevance) * factor))
 
 
+#: Relevance assumed for an item that carries neither ``relevance`` nor a score.
+NEUTRAL_RELEVANCE = 0.5
+
+RescoreItem = tuple[str, float, datetime | None, list[str]]
+
+
+def item_from_record(memory_id: str, record: Mapping[str, Any], score: Any = None) -> RescoreItem:
+    """What :meth:`DecayEngine.rescore` needs, read from a record dict that crossed a framework.
+
+    The reranker nodes get documents or nodes whose metadata is a Mem0-shaped record. The
+    relevance is the pre-decay ``relevance`` when present, else ``score``, else
+    :data:`NEUTRAL_RELEVANCE`; ``updated_at`` may be an ISO string; anything unusable is
+    ignored, so an item that did not come from the store keeps a factor of 1.
+    """
+    relevance = record.get("relevance", score if score is not None else record.get("score"))
+    if isinstance(relevance, bool) or not isinstance(relevance, (int, float)):
+        relevance = NEUTRAL_RELEVANCE
+    updated = record.get("updated_at")
+    if isinstance(updated, str):
+        try:
+            updated = datetime.fromisoformat(updated)
+        except ValueError:
+            updated = None
+    cats = record.get("categories")
+    categories = [c for c in cats if isinstance(c, str)] if isinstance(cats, list) else []
+    when = updated if isinstance(updated, datetime) else None
+    return memory_id, float(relevance), when, categories
+
+
 # ---------------------------------------------------------------------------------------------
 # The engine: cache, background recorder, pruning
 # ---------------------------------------------------------------------------------------------
@@ -227,6 +257,7 @@ class DecayEngine:
         self._writing = 0  # the head of _pending that a writer is committing right now
         self._cache: OrderedDict[str, tuple[float, list[float]]] = OrderedDict()
         self._table: Any = None  # the accesses table the cache describes
+        self._recorded: OrderedDict[str, float] = OrderedDict()  # latest access we recorded
         self._since_prune = 0
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -234,21 +265,34 @@ class DecayEngine:
     # -- scoring ------------------------------------------------------------------------------
 
     def rescore(
-        self, items: Sequence[tuple[str, float, datetime | None, Sequence[str]]]
+        self,
+        items: Sequence[tuple[str, float, datetime | None, Sequence[str]]],
+        *,
+        settings: DecaySettings | None = None,
+        before_retrieval: bool = False,
     ) -> list[float]:
         """Decayed scores for ``(memory_id, relevance, updated_at, categories)`` items.
 
         The entry point of the LangChain and LlamaIndex reranker nodes: same curve, same
-        access history as ``Memory.search``.
+        access history as ``Memory.search``. A node runs after the search that produced its
+        items, and that search already counted them as accessed "now", which would lift every
+        item to the ceiling; ``before_retrieval=True`` leaves out the latest access this
+        engine recorded for each item, so the scores are those the search itself would give.
         """
-        s = self.settings
+        s = settings or self.settings
         now = _epoch(self.clock.now())
         history = self._access_times([i[0] for i in items])
         out = []
         for memory_id, relevance, updated_at, categories in items:
-            times = history.get(memory_id) or (
-                [_epoch(updated_at)] if updated_at is not None else []
-            )
+            times = history.get(memory_id, [])
+            if before_retrieval and times:
+                last = self._recorded.get(memory_id)
+                if last is not None and last in times:
+                    times = list(times)
+                    del times[len(times) - 1 - times[::-1].index(last)]
+            times = times[-s.max_accesses :]
+            if not times and updated_at is not None:
+                times = [_epoch(updated_at)]
             factor = _factor(times, now, category_weight(categories, s), s)
             out.append(min(1.0, max(0.0, float(relevance) * factor)))
         return out
@@ -346,6 +390,10 @@ class DecayEngine:
                 if entry is not None:
                     entry[1].append(ts)
                     del entry[1][: -s.max_accesses]
+                self._recorded[i] = ts
+                self._recorded.move_to_end(i)
+            while len(self._recorded) > max(s.cache_size, len(ids)):
+                self._recorded.popitem(last=False)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="mem-decay-recorder", daemon=True
