@@ -7,7 +7,7 @@ decay decision is the core's.
 - :class:`LongTermMemoryBlock` and :func:`long_term_memory`: a block for
   ``llama_index.core.memory.Memory``, and a ``Memory`` that writes every turn through.
 - :class:`MemoryRetriever`: a ``BaseRetriever`` returning ``NodeWithScore``.
-- :func:`memory_tools`: ``FunctionTool``s to search / add / update / delete memories.
+- :func:`create_memory_tools`: ``FunctionTool``s to search / add / update / delete memories.
 - :class:`DecayPostprocessor`: recency decay as a ``BaseNodePostprocessor``.
 - :class:`LlamaIndexEmbedder`, :class:`LlamaIndexLLM`: LlamaIndex models as the core's
   embedder and extraction LLM.
@@ -20,7 +20,7 @@ from ._common import register_memory
 from .block import LongTermMemoryBlock, WriteThroughMemory, long_term_memory
 from .chat_memory import DEFAULT_MEMORY_PROMPT, LongTermChatMemory
 from .retriever import MemoryRetriever
-from .tools import TOOL_NAMES, memory_tools
+from .tools import TOOL_NAMES, create_memory_tools
 
 __all__ = [
     "DEFAULT_MEMORY_PROMPT",
@@ -32,8 +32,8 @@ __all__ = [
     "LongTermMemoryBlock",
     "MemoryRetriever",
     "WriteThroughMemory",
+    "create_memory_tools",
     "long_term_memory",
-    "memory_tools",
     "register_memory",
 ]
 

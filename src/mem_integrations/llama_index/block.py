@@ -72,9 +72,7 @@ class LongTermMemoryBlock(BaseMemoryBlock[str], StoreBinding):
         """Name the class for LlamaIndex serialization."""
         return "LongTermMemoryBlock"
 
-    async def _aget(
-        self, messages: list[ChatMessage] | None = None, **block_kwargs: Any
-    ) -> str:
+    async def _aget(self, messages: list[ChatMessage] | None = None, **block_kwargs: Any) -> str:
         """Search with the latest user message(s); memories already in the chat are skipped."""
         history = messages or []
         query = latest_user_text(history, self.query_window)

@@ -1,28 +1,30 @@
 """A ``BaseMemory`` for chat engines and agents: short-term history plus long-term memory.
 
 :class:`LongTermChatMemory` is what ``SimpleChatEngine``, ``CondensePlusContextChatEngine``
-and ``FunctionAgent.run(memory=...)`` accept. It keeps the conversation in a
-``ChatMemoryBuffer`` and, on every ``get``, searches the store for memories relevant to the
+and ``FunctionAgent.run(memory=...)`` accept. It keeps the conversation in a token-limited
+history of its own and, on every ``get``, searches the store for memories relevant to the
 latest user message and puts them into the system message. Each completed turn (the user's
 messages and the assistant's answer) is written to the store with one ``add`` call: no LLM call
 unless the ``Memory`` has an extraction LLM configured.
 
-It survives workflow ``Context`` serialization: its state is the chat buffer, the turn in
+It survives workflow ``Context`` serialization: its state is the chat history, the turn in
 progress, the scope ids and the store's ``uri``; the live ``Memory`` is excluded and found
-again (or reopened) on first use after a restore. See :func:`register_memory`.
+again (or reopened) on first use after a restore. See :func:`register_memory`. (It keeps its
+own history rather than wrapping ``ChatMemoryBuffer`` because that buffer's
+``SimpleChatStore`` fails to serialize with pydantic-core 2.50 once it holds a message.)
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole, TextBlock
-from llama_index.core.bridge.pydantic import Field, field_validator
+from llama_index.core.bridge.pydantic import Field
 from llama_index.core.llms.llm import LLM
-from llama_index.core.memory import ChatMemoryBuffer
 from llama_index.core.memory.types import BaseMemory
+from llama_index.core.utils import get_tokenizer
 
 from ..core.async_memory import AsyncMemory
 from ..core.memory import Memory
@@ -40,6 +42,10 @@ __all__ = ["DEFAULT_MEMORY_PROMPT", "LongTermChatMemory"]
 #: How recalled memories are shown to the LLM; ``{memories}`` becomes one ``- fact`` per line.
 DEFAULT_MEMORY_PROMPT = "Relevant facts remembered from earlier conversations:\n{memories}"
 
+#: Share of an LLM's context window given to the chat history (as ``ChatMemoryBuffer`` does).
+_CONTEXT_SHARE = 0.75
+_TRIM_ROLES = (MessageRole.ASSISTANT, MessageRole.TOOL)
+
 
 class LongTermChatMemory(BaseMemory, StoreBinding):
     """Chat history for one conversation, with recall from and writes to long-term memory.
@@ -49,9 +55,14 @@ class LongTermChatMemory(BaseMemory, StoreBinding):
     run the store's calls on worker threads.
     """
 
-    short_term: ChatMemoryBuffer = Field(
-        default_factory=lambda: ChatMemoryBuffer.from_defaults(),
-        description="The conversation so far (token-limited).",
+    chat_history: list[ChatMessage] = Field(
+        default_factory=list, description="The conversation so far."
+    )
+    token_limit: int = Field(
+        default=3000, ge=1, description="Tokens of history (and memories) ``get`` returns."
+    )
+    tokenizer_fn: Callable[[str], list[Any]] = Field(
+        default_factory=get_tokenizer, exclude=True, description="Counts tokens."
     )
     pending: list[ChatMessage] = Field(
         default_factory=list, description="The turn in progress, written when it completes."
@@ -79,16 +90,6 @@ class LongTermChatMemory(BaseMemory, StoreBinding):
         default=None, description="Metadata attached to every memory written from the chat."
     )
 
-    @field_validator("short_term", mode="before")
-    @classmethod
-    def _load_buffer(cls, value: Any) -> Any:
-        """Rebuild a serialized buffer (a dict) the way ``ChatMemoryBuffer`` loads itself."""
-        if isinstance(value, dict):
-            data = dict(value)
-            data.pop("class_name", None)
-            return ChatMemoryBuffer.from_dict(data)
-        return value
-
     @classmethod
     def class_name(cls) -> str:
         """Name the class for LlamaIndex serialization."""
@@ -104,15 +105,16 @@ class LongTermChatMemory(BaseMemory, StoreBinding):
         token_limit: int | None = None,
         **kwargs: Any,
     ) -> LongTermChatMemory:
-        """Build with a fresh chat buffer sized for ``llm`` (or ``token_limit``).
+        """Build with a history sized for ``llm``'s context window (or ``token_limit``).
 
         ``kwargs`` are the fields: ``user_id``, ``agent_id``, ``run_id``, ``app_id``, ``uri``,
         ``top_k``, ``threshold``, ``filters``, ...
         """
-        buffer = ChatMemoryBuffer.from_defaults(
-            chat_history=chat_history, llm=llm, token_limit=token_limit
-        )
-        return cls(memory=memory, short_term=buffer, **kwargs)
+        if token_limit is None and llm is not None:
+            token_limit = int(llm.metadata.context_window * _CONTEXT_SHARE)
+        if token_limit is not None:
+            kwargs["token_limit"] = token_limit
+        return cls(memory=memory, chat_history=list(chat_history or []), **kwargs)
 
     # -- long-term ---------------------------------------------------------------------------
 
@@ -146,6 +148,24 @@ class LongTermChatMemory(BaseMemory, StoreBinding):
         if any(turn_complete(m) for m in messages):
             self.flush()
 
+    def _tokens(self, text: str) -> int:
+        return len(self.tokenizer_fn(text)) if text else 0
+
+    def _window(self, initial_token_count: int) -> list[ChatMessage]:
+        """Keep the newest messages that fit; never open on an assistant or tool message."""
+        if initial_token_count > self.token_limit:
+            raise ValueError("Initial token count exceeds token limit")
+        history = self.chat_history
+        budget, start = self.token_limit - initial_token_count, len(history)
+        while start > 0:
+            budget -= self._tokens(message_text(history[start - 1]))
+            if budget < 0:
+                break
+            start -= 1
+        while start < len(history) and history[start].role in _TRIM_ROLES:
+            start += 1
+        return list(history[start:]) if start < len(history) else list(history[-1:])
+
     def _inject(self, history: list[ChatMessage], text: str) -> list[ChatMessage]:
         if not text:
             return history
@@ -169,38 +189,37 @@ class LongTermChatMemory(BaseMemory, StoreBinding):
         The search query is ``input`` when the engine passes one, else the latest user
         message(s). The memory text counts against the buffer's token limit.
         """
-        everything = self.short_term.get_all()
-        query = input if input else latest_user_text(everything, self.query_window)
-        seen = [message_text(m) for m in everything]
+        query = input if input else latest_user_text(self.chat_history, self.query_window)
+        seen = [message_text(m) for m in self.chat_history]
         memories = self.recall(query or "", exclude=[*seen, input or ""])
         text = ""
         if memories:
             text = self.memory_prompt.replace("{memories}", "\n".join(f"- {m}" for m in memories))
-        budget = initial_token_count + len(self.short_term.tokenizer_fn(text))
-        if budget > self.short_term.token_limit:
-            budget = initial_token_count  # too many memories: keep the history, as the buffer would
-        return self._inject(self.short_term.get(initial_token_count=budget), text)
+        budget = initial_token_count + self._tokens(text)
+        if budget > self.token_limit:
+            budget = initial_token_count  # memories alone overflow: the history still comes back
+        return self._inject(self._window(budget), text)
 
     def get_all(self) -> list[ChatMessage]:
         """Return the whole short-term history (no memories injected)."""
-        return self.short_term.get_all()
+        return list(self.chat_history)
 
     def put(self, message: ChatMessage) -> None:
         """Append to the history; an assistant answer completes the turn and writes it."""
-        self.short_term.put(message)
+        self.chat_history.append(message)
         self._track([message])
 
     def put_messages(self, messages: list[ChatMessage]) -> None:
         """Append several messages; written when one of them completes the turn."""
-        self.short_term.put_messages(messages)
+        self.chat_history.extend(messages)
         self._track(messages)
 
     def set(self, messages: list[ChatMessage]) -> None:
         """Replace the history; a history given wholesale is not written as new turns."""
-        self.short_term.set(messages)
+        self.chat_history = list(messages)
         self.pending = []
 
     def reset(self) -> None:
         """Write the turn in progress, then clear the history. Long-term memory stays."""
         self.flush()
-        self.short_term.reset()
+        self.chat_history = []

@@ -21,9 +21,15 @@ from ..core.errors import MemoryLayerError, ScopeRequiredError
 from ..core.memory import Memory
 from ._common import unwrap
 
-__all__ = ["TOOL_NAMES", "memory_tools"]
+__all__ = ["TOOL_NAMES", "create_memory_tools"]
 
-TOOL_NAMES = ("search_memory", "add_memory", "update_memory", "delete_memory")
+#: ``include`` keys and the tool names the LLM sees (the same as the LangChain face's).
+TOOL_NAMES = {
+    "search": "search_memory",
+    "add": "add_memory",
+    "update": "update_memory",
+    "delete": "delete_memory",
+}
 
 
 class SearchMemoryArgs(BaseModel):
@@ -66,7 +72,7 @@ def _safe(fn: Callable[..., str]) -> Callable[..., str]:
     return run
 
 
-def memory_tools(
+def create_memory_tools(
     memory: Memory | AsyncMemory,
     *,
     user_id: str | None = None,
@@ -75,14 +81,14 @@ def memory_tools(
     app_id: str | None = None,
     top_k: int = 5,
     infer: bool = False,
-    include: Iterable[str] = TOOL_NAMES,
+    include: Iterable[str] = ("search", "add", "update", "delete"),
 ) -> list[FunctionTool]:
-    """Tools over one scope of ``memory``: ``search_memory``, ``add_memory``, ... .
+    """Build the memory tools for one scope: ``search_memory``, ``add_memory``, ... .
 
     ``add_memory`` stores the agent's sentence as given (``infer=False``): the agent already
     decided what is worth remembering, so no extraction LLM call is spent on it. Pass
     ``infer=True`` to send it through the store's extraction LLM anyway. ``include`` picks a
-    subset, e.g. ``("search_memory",)`` for a read-only agent.
+    subset, e.g. ``("search",)`` for a read-only agent.
     """
     mem = unwrap(memory)
     scope: dict[str, Any] = {
@@ -92,11 +98,11 @@ def memory_tools(
         if v is not None
     }  # fmt: skip
     if not scope:
-        raise ScopeRequiredError("memory_tools needs a user_id, agent_id, run_id or app_id")
+        raise ScopeRequiredError("create_memory_tools needs a user_id, agent_id, run_id or app_id")
     wanted = list(dict.fromkeys(include))
     unknown = set(wanted) - set(TOOL_NAMES)
     if unknown:
-        raise ValueError(f"unknown memory tools {sorted(unknown)}; choose from {TOOL_NAMES}")
+        raise ValueError(f"unknown memory tools {sorted(unknown)}; choose from {list(TOOL_NAMES)}")
 
     def search_memory(query: str, limit: int | None = None) -> str:
         """Search long-term memory; returns the matching memories with ids and scores."""
@@ -126,10 +132,10 @@ def memory_tools(
         return json.dumps({"id": memory_id, "event": "DELETE"})
 
     specs: dict[str, tuple[Callable[..., str], type[BaseModel]]] = {
-        "search_memory": (search_memory, SearchMemoryArgs),
-        "add_memory": (add_memory, AddMemoryArgs),
-        "update_memory": (update_memory, UpdateMemoryArgs),
-        "delete_memory": (delete_memory, DeleteMemoryArgs),
+        "search": (search_memory, SearchMemoryArgs),
+        "add": (add_memory, AddMemoryArgs),
+        "update": (update_memory, UpdateMemoryArgs),
+        "delete": (delete_memory, DeleteMemoryArgs),
     }
     tools = []
     for name in wanted:
@@ -139,7 +145,7 @@ def memory_tools(
             FunctionTool.from_defaults(
                 fn=sync_fn,
                 async_fn=_threaded(sync_fn),
-                name=name,
+                name=TOOL_NAMES[name],
                 description=fn.__doc__,
                 fn_schema=schema,
             )
