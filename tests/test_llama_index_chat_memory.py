@@ -24,9 +24,7 @@ FIRST_SESSION = [
 
 def reopen(memory: Memory, clock: FrozenClock, **kw: object) -> Memory:
     """A second Memory object on the same store: a later session, as a new process sees it."""
-    return Memory(
-        MemoryConfig(uri=memory.config.uri, embedder=HashEmbedder(), clock=clock, **kw)
-    )
+    return Memory(MemoryConfig(uri=memory.config.uri, embedder=HashEmbedder(), clock=clock, **kw))
 
 
 def texts(memory: Memory, **scope: str) -> list[str]:
