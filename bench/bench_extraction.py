@@ -66,77 +66,130 @@ def scenario() -> list[Session]:
     """36 adds about one user; later sessions refine, contradict or repeat earlier ones."""
     base = [
         Session(
-            [("user", "Hi! I'm Maya, I live in Lisbon and work as a data engineer at a bank."),
-             ("assistant", "Nice to meet you, Maya! How can I help today?"),
-             ("user", "I want to plan meals for the week. I love grilled chicken and rice.")],
-            [("ADD", "Name is Maya", ["personal_details"]),
-             ("ADD", "Lives in Lisbon", ["personal_details"]),
-             ("ADD", "Works as a data engineer at a bank", ["professional_details"]),
-             ("ADD", "Loves grilled chicken and rice", ["food"])],
+            [
+                ("user", "Hi! I'm Maya, I live in Lisbon and work as a data engineer at a bank."),
+                ("assistant", "Nice to meet you, Maya! How can I help today?"),
+                ("user", "I want to plan meals for the week. I love grilled chicken and rice."),
+            ],
+            [
+                ("ADD", "Name is Maya", ["personal_details"]),
+                ("ADD", "Lives in Lisbon", ["personal_details"]),
+                ("ADD", "Works as a data engineer at a bank", ["professional_details"]),
+                ("ADD", "Loves grilled chicken and rice", ["food"]),
+            ],
         ),
         Session(
-            [("user", "I run 10k every Sunday morning along the river, it keeps me sane."),
-             ("assistant", "That's a great habit. Do you follow a training plan?")],
+            [
+                ("user", "I run 10k every Sunday morning along the river, it keeps me sane."),
+                ("assistant", "That's a great habit. Do you follow a training plan?"),
+            ],
             [("ADD", "Runs 10k every Sunday morning", ["sports"])],
         ),
         Session(
-            [("user", "My daughter Inês turns six in May, we're thinking of a small party."),
-             ("assistant", "How lovely! Do you want ideas for the party?"),
-             ("user", "Yes, something with dinosaurs, she is obsessed with them.")],
-            [("ADD", "Has a daughter named Inês who turns six in May", ["family"]),
-             ("ADD", "Daughter Inês loves dinosaurs", ["family"])],
+            [
+                ("user", "My daughter Inês turns six in May, we're thinking of a small party."),
+                ("assistant", "How lovely! Do you want ideas for the party?"),
+                ("user", "Yes, something with dinosaurs, she is obsessed with them."),
+            ],
+            [
+                ("ADD", "Has a daughter named Inês who turns six in May", ["family"]),
+                ("ADD", "Daughter Inês loves dinosaurs", ["family"]),
+            ],
         ),
         Session(
-            [("user", "I turned vegetarian last month, so no more chicken for me."),
-             ("assistant", "Got it, I'll suggest vegetarian meals from now on.")],
-            [("UPDATE", "Loves grilled chicken and rice", "Is vegetarian since last month",
-              ["food", "health"])],
+            [
+                ("user", "I turned vegetarian last month, so no more chicken for me."),
+                ("assistant", "Got it, I'll suggest vegetarian meals from now on."),
+            ],
+            [
+                (
+                    "UPDATE",
+                    "Loves grilled chicken and rice",
+                    "Is vegetarian since last month",
+                    ["food", "health"],
+                )
+            ],
         ),
         Session(
-            [("user", "We are flying to Tokyo in October for two weeks, first time in Japan."),
-             ("assistant", "Exciting! Do you want an itinerary?"),
-             ("user", "Later. I prefer trains over domestic flights when travelling.")],
-            [("ADD", "Travelling to Tokyo in October for two weeks", ["travel", "milestones"]),
-             ("ADD", "Prefers trains over domestic flights", ["travel", "user_preferences"])],
+            [
+                ("user", "We are flying to Tokyo in October for two weeks, first time in Japan."),
+                ("assistant", "Exciting! Do you want an itinerary?"),
+                ("user", "Later. I prefer trains over domestic flights when travelling."),
+            ],
+            [
+                ("ADD", "Travelling to Tokyo in October for two weeks", ["travel", "milestones"]),
+                ("ADD", "Prefers trains over domestic flights", ["travel", "user_preferences"]),
+            ],
         ),
         Session(
-            [("user", "Please keep your answers short, bullet points are best for me."),
-             ("assistant", "Understood.")],
+            [
+                ("user", "Please keep your answers short, bullet points are best for me."),
+                ("assistant", "Understood."),
+            ],
             [("ADD", "Prefers short answers in bullet points", ["user_preferences"])],
         ),
         Session(
-            [("user", "Quick reminder: I live in Lisbon, in case you forgot."),
-             ("assistant", "I remember, thanks!")],
+            [
+                ("user", "Quick reminder: I live in Lisbon, in case you forgot."),
+                ("assistant", "I remember, thanks!"),
+            ],
             [("NONE", "Lives in Lisbon")],
         ),
         Session(
-            [("user", "Big news, I got promoted to lead data engineer!"),
-             ("assistant", "Congratulations, Maya!")],
-            [("UPDATE", "Works as a data engineer at a bank",
-              "Works as lead data engineer at a bank", ["professional_details", "milestones"])],
+            [
+                ("user", "Big news, I got promoted to lead data engineer!"),
+                ("assistant", "Congratulations, Maya!"),
+            ],
+            [
+                (
+                    "UPDATE",
+                    "Works as a data engineer at a bank",
+                    "Works as lead data engineer at a bank",
+                    ["professional_details", "milestones"],
+                )
+            ],
         ),
         Session(
-            [("user", "I've been learning the cello for a year, Bach suites mostly."),
-             ("assistant", "Beautiful instrument. Which suite are you on?"),
-             ("user", "The first one, the prelude is still hard.")],
-            [("ADD", "Has been learning the cello for a year, mostly Bach suites",
-              ["music", "hobbies"])],
+            [
+                ("user", "I've been learning the cello for a year, Bach suites mostly."),
+                ("assistant", "Beautiful instrument. Which suite are you on?"),
+                ("user", "The first one, the prelude is still hard."),
+            ],
+            [
+                (
+                    "ADD",
+                    "Has been learning the cello for a year, mostly Bach suites",
+                    ["music", "hobbies"],
+                )
+            ],
         ),
         Session(
-            [("user", "I'm allergic to peanuts, please never suggest them."),
-             ("assistant", "Noted, no peanuts.")],
+            [
+                ("user", "I'm allergic to peanuts, please never suggest them."),
+                ("assistant", "Noted, no peanuts."),
+            ],
             [("ADD", "Is allergic to peanuts", ["health", "food"])],
         ),
         Session(
-            [("user", "Delete all of my food preferences, I want to start fresh."),
-             ("assistant", "Done, I've forgotten them.")],
+            [
+                ("user", "Delete all of my food preferences, I want to start fresh."),
+                ("assistant", "Done, I've forgotten them."),
+            ],
             [("DELETE", "Is vegetarian since last month"), ("DELETE", "Is allergic to peanuts")],
         ),
         Session(
-            [("user", "We moved to Porto last weekend, the new flat is near the river."),
-             ("assistant", "Welcome to Porto! Settling in well?")],
-            [("UPDATE", "Lives in Lisbon", "Moved to Porto, lives near the river",
-              ["personal_details", "milestones"])],
+            [
+                ("user", "We moved to Porto last weekend, the new flat is near the river."),
+                ("assistant", "Welcome to Porto! Settling in well?"),
+            ],
+            [
+                (
+                    "UPDATE",
+                    "Lives in Lisbon",
+                    "Moved to Porto, lives near the river",
+                    ["personal_details", "milestones"],
+                )
+            ],
         ),
     ]
     sessions = list(base)
@@ -148,8 +201,10 @@ def scenario() -> list[Session]:
             text = f"Round {round_}: mentioned again {topic.lower()} (note {i})"
             sessions.append(
                 Session(
-                    [("user", f"Another thing about me: {topic.lower()}, variant {round_}-{i}."),
-                     ("assistant", "Thanks for sharing!")],
+                    [
+                        ("user", f"Another thing about me: {topic.lower()}, variant {round_}-{i}."),
+                        ("assistant", "Thanks for sharing!"),
+                    ],
                     [("ADD", text, list(facts[0][2]))],
                 )
             )
