@@ -126,3 +126,25 @@ async def test_ainvoke_with_async_memory_and_with_sync_memory(memory: Memory) ->
     for backend in (AsyncMemory(memory=memory), memory):
         docs = await MemoryRetriever(memory=backend, user_id="bob").ainvoke("tea")
         assert [d.page_content for d in docs] == ["Bob drinks black tea"]
+
+
+@pytest.mark.parametrize(
+    ("module", "blocked", "extra"),
+    [
+        ("retriever", "langchain_core.retrievers", "[langchain]"),
+        ("store", "langgraph.store.base", "[langchain]"),
+        ("tools", "langchain_core.tools", "[langchain]"),
+        ("middleware", "langchain.agents.middleware", "[langchain]"),
+        ("classic", "langchain_classic.base_memory", "[classic]"),
+    ],
+)
+def test_missing_framework_names_the_extra(
+    module: str, blocked: str, extra: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+    import sys
+
+    monkeypatch.delitem(sys.modules, f"mem_integrations.langchain.{module}", raising=False)
+    monkeypatch.setitem(sys.modules, blocked, None)  # makes `import blocked` fail
+    with pytest.raises(ImportError, match=rf'pip install "mem-integrations\{extra}"'):
+        importlib.import_module(f"mem_integrations.langchain.{module}")
