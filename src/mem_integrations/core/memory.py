@@ -13,7 +13,7 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import pyarrow as pa
 
@@ -116,7 +116,11 @@ class Memory:
         return Scope(**ids)
 
     def _where(
-        self, scope: Scope, filters: Mapping[str, Any] | None, *, show_expired: bool = False,
+        self,
+        scope: Scope,
+        filters: Mapping[str, Any] | None,
+        *,
+        show_expired: bool = False,
         extra: Sequence[F.Node | None] = (),
     ) -> str:
         """Compile scope + filters into one where-clause; refuse a call that names no scope."""
@@ -218,7 +222,11 @@ class Memory:
 
     @staticmethod
     def _event(
-        row: Mapping[str, Any], event: str, old: str | None, new: str | None, now: datetime,
+        row: Mapping[str, Any],
+        event: str,
+        old: str | None,
+        new: str | None,
+        now: datetime,
         deleted: bool = False,
     ) -> dict[str, Any]:
         return {
@@ -247,18 +255,30 @@ class Memory:
         rows = self.store.query(self._ids_sql(ids), cols).to_pylist()
         return {r["id"]: r for r in rows}
 
-    def _get_row(self, memory_id: Any, scope: Scope, *, show_expired: bool = False) -> dict[str, Any]:
-        if not isinstance(memory_id, str) or not memory_id:
-            raise ValidationError(f"memory_id must be a non-empty string, got {memory_id!r}")
-        where = self._ids_sql([memory_id])
+    def _get_rows(
+        self, memory_ids: Sequence[Any], scope: Scope, *, show_expired: bool = False
+    ) -> dict[str, dict[str, Any]]:
+        """Fetch rows by id in one query; every id must exist in the scope, or nothing happens."""
+        for mid in memory_ids:
+            if not isinstance(mid, str) or not mid:
+                raise ValidationError(f"memory_id must be a non-empty string, got {mid!r}")
+        where = self._ids_sql(memory_ids)
         for k, v in scope.as_dict().items():
             where += f" AND {k} = {F.sql_string(v)}"
         if not show_expired:
             where += f" AND {live_sql(self.clock.now())}"
-        rows = self.store.query(where, [*RECORD_COLUMNS, "vector"], limit=1).to_pylist()
-        if not rows:
-            raise MemoryNotFoundError(f"no memory with id {memory_id!r} in this scope")
-        return cast(dict[str, Any], rows[0])
+        rows = {
+            r["id"]: r for r in self.store.query(where, [*RECORD_COLUMNS, "vector"]).to_pylist()
+        }
+        missing = [m for m in memory_ids if m not in rows]
+        if missing:
+            raise MemoryNotFoundError(f"no memory with id {missing[0]!r} in this scope")
+        return rows
+
+    def _get_row(
+        self, memory_id: Any, scope: Scope, *, show_expired: bool = False
+    ) -> dict[str, Any]:
+        return self._get_rows([memory_id], scope, show_expired=show_expired)[memory_id]
 
     # -- add ----------------------------------------------------------------------------------
 
@@ -325,7 +345,11 @@ class Memory:
         return self._apply(ops, scope, meta, cats, expires)
 
     def _apply(
-        self, ops: Sequence[Operation], scope: Scope, meta: str | None, cats: list[str],
+        self,
+        ops: Sequence[Operation],
+        scope: Scope,
+        meta: str | None,
+        cats: list[str],
         expires: datetime | None,
     ) -> AddResult:
         """Write a planned set of operations: one memories commit, one history commit."""
@@ -367,7 +391,7 @@ class Memory:
             history.append(self._event(row, "ADD", None, op.text, now))
 
         changed = [op for op in ops if op.event in ("UPDATE", "DELETE", "NONE")]
-        current = self._fetch([op.memory_id for op in changed if op.memory_id])
+        current: dict[str, Any] = self._fetch([op.memory_id for op in changed if op.memory_id])
         updated_rows: list[dict[str, Any]] = []
         deleted: list[str] = []
         for op in changed:
@@ -389,7 +413,9 @@ class Memory:
             updated_rows.append(new)
             to_embed.append(op.text)
             events.append(
-                AddEvent(id=row["id"], memory=op.text, event="UPDATE", previous_memory=row["memory"])
+                AddEvent(
+                    id=row["id"], memory=op.text, event="UPDATE", previous_memory=row["memory"]
+                )
             )
             history.append(self._event(row, "UPDATE", row["memory"], op.text, now))
 
@@ -405,7 +431,7 @@ class Memory:
         return AddResult(results=events)
 
     def _merge(self, rows: list[dict[str, Any]], delete_ids: Sequence[str]) -> None:
-        """Inserts, rewrites and deletes in a single LanceDB commit."""
+        """Insert, rewrite and delete in a single LanceDB commit."""
         builder = (
             self.store.memories.merge_insert("id")
             .when_matched_update_all()
@@ -614,7 +640,9 @@ class Memory:
         """Change a memory's text, metadata, categories or expiration (``None`` clears it)."""
         item = {"memory_id": memory_id, "text": text if text is not None else data}
         for key, value in (
-            ("metadata", metadata), ("categories", categories), ("expiration_date", expiration_date)
+            ("metadata", metadata),
+            ("categories", categories),
+            ("expiration_date", expiration_date),
         ):
             if value is not UNSET:
                 item[key] = value
@@ -666,9 +694,11 @@ class Memory:
                 raise ValidationError(f"nothing to update for {it['memory_id']!r}")
             plans.append((it["memory_id"], change))
         self._housekeeping()
-        rows = {mid: self._get_row(mid, scope) for mid, _ in plans}
+        rows = self._get_rows([mid for mid, _ in plans], scope)
         now = self.clock.now()
-        new_rows, history, to_embed = [], [], []
+        new_rows: list[dict[str, Any]] = []
+        history: list[dict[str, Any]] = []
+        to_embed: list[int] = []
         for mid, change in plans:
             old = rows[mid]
             new = {**old, **change, "updated_at": now}
@@ -748,8 +778,10 @@ class Memory:
         else:
             row["vector"] = embed_documents_checked(self.embedder, [body])[0]
         self.store.upsert(self._rows([row]))
-        event = self._event(row, "UPDATE", old["memory"], body, now) if old else self._event(
-            row, "ADD", None, body, now
+        event = (
+            self._event(row, "UPDATE", old["memory"], body, now)
+            if old
+            else self._event(row, "ADD", None, body, now)
         )
         self._history([event])
         return _record(row)
@@ -772,7 +804,8 @@ class Memory:
     def batch_delete(self, memories: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """Delete up to 1000 memories in one commit: ``[{"memory_id": ...}]``."""
         items = self._batch(memories)
-        rows = [self._get_row(it["memory_id"], Scope(), show_expired=True) for it in items]
+        found = self._get_rows([it["memory_id"] for it in items], Scope(), show_expired=True)
+        rows = list(found.values())
         self._delete_rows(rows)
         return {"message": f"Successfully deleted {len(rows)} memories"}
 
@@ -880,4 +913,3 @@ class Memory:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
