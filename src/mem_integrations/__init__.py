@@ -17,6 +17,7 @@ from .core.errors import (
     StoreError,
     ValidationError,
 )
+from .core.llm import StructuredLLM
 from .core.memory import Memory
 from .core.records import AddEvent, AddResult, HistoryEvent, MemoryRecord, Page, Scope, SearchHit
 
@@ -46,6 +47,7 @@ __all__ = [
     "ScopeRequiredError",
     "SearchHit",
     "StoreError",
+    "StructuredLLM",
     "ValidationError",
     "__version__",
 ]

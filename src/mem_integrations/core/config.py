@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -68,5 +68,9 @@ class MemoryConfig(BaseModel):
     vector_weight: float = Field(default=0.7, ge=0.0, le=1.0)
     #: candidates fetched per signal before fusion, as a multiple of top_k.
     candidate_multiplier: int = Field(default=4, ge=1, le=50)
-    custom_categories: list[str] | None = None
+    #: categories the extractor may assign besides the defaults: names or {name: description}.
+    custom_categories: list[str | dict[str, str]] | None = None
+    #: overrides the extraction instructions (the output contract is always appended).
     prompt: str | None = None
+    #: "single": one LLM call per add extracts and reconciles; "two_step": classic Mem0 shape.
+    extraction_mode: Literal["single", "two_step"] = "single"

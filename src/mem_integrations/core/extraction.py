@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from . import prompts as P
 from .errors import ExtractionError, ValidationError
 from .llm import StructuredLLM, validate_output
-from .messages import Message, storable_messages
+from .messages import Message, is_agent_only, storable_messages
 from .records import Scope, SearchHit
 
 if TYPE_CHECKING:
@@ -168,10 +168,6 @@ def ask(
 # -- planning --------------------------------------------------------------------------------
 
 
-def _agent_only(scope: Scope) -> bool:
-    return scope.agent_id is not None and scope.as_dict().keys() == {"agent_id"}
-
-
 def resolve_categories(
     store_level: Sequence[Any] | None, call_level: Sequence[Any] | None
 ) -> dict[str, str]:
@@ -218,7 +214,7 @@ def _related(memory: Memory, scope: Scope, texts: Sequence[str], per_query: int)
     found: dict[str, SearchHit] = {}
     for query in _queries(texts, memory.limits.max_text_chars):
         hits = memory.search_hits(
-            query, top_k=per_query, decay=False, user_id=scope.user_id,
+            query, top_k=per_query, decay=False, record_access=False, user_id=scope.user_id,
             agent_id=scope.agent_id, run_id=scope.run_id, app_id=scope.app_id,
         )  # fmt: skip
         for hit in hits:
@@ -302,7 +298,7 @@ def plan_with_llm(
     turns = storable_messages(messages, scope)
     if not turns:
         return []
-    agent_only = _agent_only(scope)
+    agent_only = is_agent_only(scope)
     role = "assistant" if agent_only else "user"
     instructions = (
         prompt

@@ -295,7 +295,7 @@ class Memory:
         expiration_date: Any = None,
         infer: bool = True,
         prompt: str | None = None,
-        custom_categories: Sequence[str] | None = None,
+        custom_categories: Sequence[str | Mapping[str, str]] | None = None,
     ) -> dict[str, Any]:
         """Remember what a conversation says; returns ``{"results": [events]}`` like Mem0.
 
@@ -321,7 +321,7 @@ class Memory:
         expiration_date: Any = None,
         infer: bool = True,
         prompt: str | None = None,
-        custom_categories: Sequence[str] | None = None,
+        custom_categories: Sequence[str | Mapping[str, str]] | None = None,
     ) -> AddResult:
         """Typed form of :meth:`add`."""
         scope = self._scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
@@ -485,8 +485,13 @@ class Memory:
         threshold: float | None = None,
         show_expired: bool = False,
         decay: bool | None = None,
+        record_access: bool = True,
     ) -> list[SearchHit]:
-        """Typed form of :meth:`search`."""
+        """Typed form of :meth:`search`.
+
+        ``record_access=False`` is for internal lookups (extraction, dedup) that should not
+        count as the user touching a memory.
+        """
         text = self._text(query, "query")
         k = self._top_k(top_k if top_k is not None else (limit if limit is not None else 10))
         if threshold is not None and (
@@ -514,7 +519,8 @@ class Memory:
         if use_decay:
             hits = self.decay.rerank(hits, limit=k)
         hits = hits[:k]
-        self.decay.record_access([h.id for h in hits])
+        if record_access:
+            self.decay.record_access([h.id for h in hits])
         return hits
 
     # -- get / get_all ------------------------------------------------------------------------

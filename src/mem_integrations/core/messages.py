@@ -9,7 +9,7 @@ from typing import Any
 from .errors import LimitExceededError, ValidationError
 from .records import Scope
 
-__all__ = ["Message", "normalize_messages", "storable_messages"]
+__all__ = ["Message", "is_agent_only", "normalize_messages", "storable_messages"]
 
 _ROLES = {"user", "assistant", "system", "tool"}
 
@@ -75,6 +75,10 @@ def storable_messages(messages: Sequence[Message], scope: Scope) -> list[Message
     memory belongs to an agent alone (``agent_id`` is the only scope); otherwise they would
     fill the user's memory with the assistant's own words. System and tool turns never are.
     """
-    agent_only = scope.agent_id is not None and scope.as_dict().keys() == {"agent_id"}
-    keep = {"user", "assistant"} if agent_only else {"user"}
+    keep = {"user", "assistant"} if is_agent_only(scope) else {"user"}
     return [m for m in messages if m.role in keep and m.content.strip()]
+
+
+def is_agent_only(scope: Scope) -> bool:
+    """An agent's own memory: the assistant's turns are then facts worth keeping."""
+    return scope.agent_id is not None and scope.as_dict().keys() == {"agent_id"}
