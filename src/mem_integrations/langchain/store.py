@@ -202,6 +202,12 @@ class LanceDBStore(BaseStore):
         ids = list(wanted)
         chunk = min(1000, self.memory.limits.max_page_size)
         found: dict[str, MemoryRecord] = {}
+        if len(ids) == 1:  # the common case: one keyed lookup, one query
+            try:
+                found[ids[0]] = self.memory.get_record(ids[0], app_id=self.app_id)
+            except MemoryNotFoundError:
+                pass
+            ids = []
         for start in range(0, len(ids), chunk):
             part = ids[start : start + chunk]
             page = self.memory.get_all_page(
