@@ -33,6 +33,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from lancedb.index import BTree
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .clock import Clock, utc
@@ -55,6 +56,8 @@ log = logging.getLogger(__name__)
 _MIN_RATIO = 1e-9
 #: Ids per ``memory_id IN (...)`` query when loading access history.
 _LOAD_CHUNK = 500
+#: Superseded versions of the accesses table are removed when older than this.
+_CLEANUP_OLDER_THAN = timedelta(hours=1)
 
 
 class DecaySettings(BaseModel):
@@ -84,7 +87,9 @@ class DecaySettings(BaseModel):
     #: memories whose access times are cached per process (0 disables the cache).
     cache_size: int = Field(default=20_000, ge=0)
     #: cached access times are re-read after this long, to see other processes' accesses.
-    cache_ttl: timedelta = timedelta(seconds=60)
+    cache_ttl: timedelta = timedelta(minutes=15)
+    #: the accesses table is compacted (and its index refreshed) after this many writes.
+    compact_every: int = Field(default=50, ge=1)
     #: the accesses table is pruned to ``max_accesses`` per memory after this many writes.
     prune_every: int = Field(default=50_000, ge=1)
 
@@ -259,6 +264,8 @@ class DecayEngine:
         self._table: Any = None  # the accesses table the cache describes
         self._recorded: OrderedDict[str, float] = OrderedDict()  # latest access we recorded
         self._since_prune = 0
+        self._since_compact = 0
+        self._indexed: Any = None  # the accesses table known to have its memory_id index
         self._thread: threading.Thread | None = None
         self._closed = False
 
@@ -410,7 +417,8 @@ class DecayEngine:
                     self._wake.wait(timeout=interval)
                 stop = self._closed
             try:
-                self._drain()
+                if self._drain():
+                    self._maintain()
                 if self._since_prune >= self.settings.prune_every:
                     self.prune()
             except Exception:  # the recorder must never take the app down
@@ -432,11 +440,34 @@ class DecayEngine:
                     del self._pending[: len(batch)]  # on failure they are lost, like a crash
                     self._writing = 0
                     self._since_prune += len(batch)
+                    self._since_compact += 1 if batch else 0
             return len(batch)
+
+    def _maintain(self) -> None:
+        """Index the accesses table once and compact it now and then (writer thread).
+
+        Loading a memory's history is an ``IN`` lookup on ``memory_id``: at 30k records a BTREE
+        index takes it from 20-70 ms to about 3 ms, and compaction undoes the fragment that
+        each batch append leaves behind.
+        """
+        with self._io:
+            table = self.store.accesses
+            if table is not self._indexed:
+                if "memory_id" not in {c for ix in table.list_indices() for c in ix.columns}:
+                    try:
+                        table.create_index("memory_id", config=BTree(), replace=False)
+                    except Exception as exc:  # another process may have built it first
+                        if "already exists" not in str(exc).lower():
+                            raise
+                self._indexed = table
+            elif self._since_compact >= self.settings.compact_every:
+                self._since_compact = 0
+                table.optimize(cleanup_older_than=_CLEANUP_OLDER_THAN)
 
     def flush(self) -> None:
         """Write buffered access records now (``optimize``, ``reset`` and ``close`` call it)."""
-        self._drain()
+        if self._drain():
+            self._maintain()
         if self._since_prune >= self.settings.prune_every:
             self.prune()
 
@@ -479,6 +510,7 @@ class DecayEngine:
                 .when_not_matched_by_source_delete(f"accessed_at <= {sql_timestamp(newest)}")
                 .execute(keep.select(["memory_id", "accessed_at"]).cast(snap.schema))
             )
+            table.optimize(cleanup_older_than=_CLEANUP_OLDER_THAN)
         return removed
 
     def close(self) -> None:
