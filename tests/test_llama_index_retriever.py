@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 from llama_index.core.llms.mock import MockLLM
 from llama_index.core.query_engine import RetrieverQueryEngine
@@ -38,15 +36,17 @@ def test_nodes_carry_ids_scores_and_record_metadata(
     assert [n.node.node_id for n in nodes] == [h["id"] for h in hits]
     assert [n.score for n in nodes] == pytest.approx([h["score"] for h in hits])
     assert all(0.0 <= (n.score or 0.0) <= 1.0 for n in nodes)
+    # The metadata is the record in Mem0's shape (as the LangChain face's Document.metadata).
     meta = nodes[0].node.metadata
-    assert meta["memory_id"] == nodes[0].node.node_id and meta["user_id"] == "alice"
-    assert meta["source"] == "chat" and "pets" in meta["categories"]
-    assert datetime.fromisoformat(meta["created_at"]) == datetime.fromisoformat(
-        hits[0]["created_at"]
-    )
+    record = {k: v for k, v in hits[0].items() if k not in ("memory", "score")}
+    assert {k: meta[k] for k in record} == record
+    assert meta["id"] == nodes[0].node.node_id and meta["user_id"] == "alice"
+    assert meta["metadata"] == {"source": "chat"} and "pets" in meta["categories"]
+    assert meta["relevance"] == pytest.approx(hits[0]["score"])  # no decay here
     # The LLM sees the text and the descriptive fields, not the ids.
     shown = nodes[0].node.get_content(metadata_mode=MetadataMode.LLM)
-    assert nodes[0].node.get_content() in shown and "alice" not in shown.split("\n\n")[0]
+    assert nodes[0].node.get_content() in shown and "categories" in shown
+    assert "alice" not in shown and nodes[0].node.node_id not in shown
 
 
 def test_query_engine_answers_from_memories(memory: Memory, stocked: dict[str, str]) -> None:

@@ -48,8 +48,8 @@ SCOPE_FIELDS = ("user_id", "agent_id", "run_id", "app_id")
 #: LlamaIndex roles the core does not know, mapped to the nearest one it does.
 _ROLES = {"developer": "system", "function": "tool", "chatbot": "assistant", "model": "assistant"}
 
-#: Record fields that identify rather than describe: hidden from the LLM and the embedder.
-_ID_KEYS = ["memory_id", "hash", "user_id", "agent_id", "run_id", "app_id", "actor_id"]
+#: Record fields that identify rather than describe: hidden from the LLM.
+_ID_KEYS = ["id", "hash", "user_id", "agent_id", "run_id", "app_id", "actor_id", "role"]
 
 _OPEN: weakref.WeakValueDictionary[str, Memory] = weakref.WeakValueDictionary()
 _OPEN_LOCK = threading.Lock()
@@ -199,30 +199,22 @@ def format_memories(hits: Sequence[SearchHit], exclude: Sequence[str] = ()) -> l
 
 
 def hit_to_node(hit: SearchHit) -> NodeWithScore:
-    """One search hit as a LlamaIndex node: id, text, score and the record's fields.
+    """Turn one search hit into a LlamaIndex node: id, text, score and the record's fields.
 
-    ``node.node_id`` is the memory id. The metadata holds the record's own metadata with the
-    record fields laid over it (``memory_id``, scope ids, ``categories``, ``created_at``,
-    ``updated_at``, ``expiration_date``, ``relevance``); ids are hidden from the LLM prompt.
+    ``node.node_id`` is the memory id and ``score`` the store's score in [0, 1]. The metadata
+    is the record in Mem0's JSON shape minus the text (``id``, ``user_id`` ... ``app_id``,
+    ``categories``, ``metadata``, ``created_at``, ``updated_at``, ``expiration_date``), the
+    same as the LangChain face's ``Document.metadata``, plus ``relevance`` (the score before
+    decay). The LLM sees the descriptive fields, not the ids.
     """
-    meta: dict[str, Any] = dict(hit.metadata or {})
-    meta.update({
-        "memory_id": hit.id,
-        "hash": hit.hash,
-        **{k: v for k in (*SCOPE_FIELDS, "actor_id", "role") if (v := getattr(hit, k))},
-        "categories": list(hit.categories),
-        "created_at": hit.created_at.isoformat(),
-        "updated_at": hit.updated_at.isoformat(),
-        "relevance": hit.relevance,
-    })  # fmt: skip
-    if hit.expiration_date is not None:
-        meta["expiration_date"] = hit.expiration_date.isoformat()
-    hidden = [k for k in _ID_KEYS if k in meta]
+    meta = hit.to_dict()
+    del meta["memory"], meta["score"]
+    meta["relevance"] = hit.relevance
     node = TextNode(
         id_=hit.id,
         text=hit.memory,
         metadata=meta,
-        excluded_llm_metadata_keys=hidden,
-        excluded_embed_metadata_keys=[*hidden, "relevance", "created_at", "updated_at"],
+        excluded_llm_metadata_keys=[*_ID_KEYS, "relevance"],
+        excluded_embed_metadata_keys=list(meta),
     )
     return NodeWithScore(node=node, score=hit.score)
