@@ -33,6 +33,7 @@ from .extraction import Operation, plan_with_llm
 from .messages import normalize_messages, storable_messages
 from .ranking import fuse
 from .records import AddEvent, AddResult, HistoryEvent, MemoryRecord, Page, Scope, SearchHit
+from .recovery import reconcile, visible
 from .store import Store, memories_schema
 
 __all__ = ["UNSET", "Memory"]
@@ -101,6 +102,8 @@ class Memory:
         )
         self._schema = memories_schema(self.embedder.dim)
         self._last_purge: datetime | None = None
+        # A writer killed between its memories and history commits left events missing.
+        self._history(reconcile(self.store.memories, self.store.history, self.clock))
         from .decay import DecayEngine  # local: decay imports records only, never memory
 
         self.decay = DecayEngine(self.store, self.clock, config.decay_settings, config.decay)
@@ -848,7 +851,7 @@ class Memory:
         """Typed form of :meth:`history`."""
         if not isinstance(memory_id, str) or not memory_id:
             raise ValidationError("memory_id must be a non-empty string")
-        rows = self.store.history_rows(f"memory_id = {F.sql_string(memory_id)}")
+        rows = visible(self.store.history_rows(f"memory_id = {F.sql_string(memory_id)}"))
         return [HistoryEvent(**r) for r in rows]
 
     def users(self, *, show_expired: bool = False) -> dict[str, Any]:
