@@ -330,13 +330,16 @@ def test_buffer_is_bounded_and_drops_the_oldest(tmp_path: Path, clock: FrozenClo
         assert engine.pending() == 0
 
 
-def test_background_writer_flushes_full_batches(tmp_path: Path, clock: FrozenClock) -> None:
+def test_close_stops_the_writer_and_loses_nothing(tmp_path: Path, clock: FrozenClock) -> None:
     with Memory(MemoryConfig(uri=str(tmp_path), embedder=HashEmbedder(), clock=clock)) as m:
         engine = DecayEngine(m.store, clock, {**QUIET, "flush_rows": 10}, True)
-        engine.record_access([f"m{i}" for i in range(10)])
-        assert engine._thread is not None
-        engine.close()  # joins the writer; nothing left behind
-        assert m.store.access_rows("true").num_rows == 10
+        for i in range(3):
+            engine.record_access([f"m{i}-{j}" for j in range(7)])  # a batch is due at 10
+        thread = engine._thread
+        assert thread is not None and thread.daemon  # never keeps the process alive
+        engine.close()
+        assert not thread.is_alive()
+        assert m.store.access_rows("true").num_rows == 21 and engine.pending() == 0
 
 
 def test_prune_keeps_the_last_twenty_per_live_memory(decayed: Memory, clock: FrozenClock) -> None:

@@ -172,6 +172,20 @@ def _epoch(value: datetime) -> float:
     return utc(value).timestamp()
 
 
+def _memory_factor(
+    times: Sequence[float],
+    updated_at: datetime | None,
+    now: float,
+    categories: Iterable[str],
+    s: DecaySettings,
+) -> float:
+    """The factor from sorted access times, falling back to ``updated_at`` as one touch."""
+    recent = list(times[-s.max_accesses :])
+    if not recent and updated_at is not None:
+        recent = [_epoch(updated_at)]
+    return _factor(recent, now, category_weight(categories, s), s)
+
+
 def decay_factor(
     accessed_at: Sequence[datetime],
     updated_at: datetime | None,
@@ -186,10 +200,8 @@ def decay_factor(
     touch; with neither, the factor is 1 (no evidence, no bias).
     """
     s = settings or DEFAULT_SETTINGS
-    times = sorted(_epoch(t) for t in accessed_at)[-s.max_accesses :]
-    if not times and updated_at is not None:
-        times = [_epoch(updated_at)]
-    return _factor(times, _epoch(now), category_weight(categories, s), s)
+    times = sorted(_epoch(t) for t in accessed_at)
+    return _memory_factor(times, updated_at, _epoch(now), categories, s)
 
 
 def decay_score(
@@ -221,7 +233,11 @@ def item_from_record(memory_id: str, record: Mapping[str, Any], score: Any = Non
     ignored, so an item that did not come from the store keeps a factor of 1.
     """
     relevance = record.get("relevance", score if score is not None else record.get("score"))
-    if isinstance(relevance, bool) or not isinstance(relevance, (int, float)):
+    if (
+        isinstance(relevance, bool)
+        or not isinstance(relevance, (int, float))
+        or not math.isfinite(relevance)
+    ):
         relevance = NEUTRAL_RELEVANCE
     updated = record.get("updated_at")
     if isinstance(updated, str):
@@ -297,10 +313,7 @@ class DecayEngine:
                 if last is not None and last in times:
                     times = list(times)
                     del times[len(times) - 1 - times[::-1].index(last)]
-            times = times[-s.max_accesses :]
-            if not times and updated_at is not None:
-                times = [_epoch(updated_at)]
-            factor = _factor(times, now, category_weight(categories, s), s)
+            factor = _memory_factor(times, updated_at, now, categories, s)
             out.append(min(1.0, max(0.0, float(relevance) * factor)))
         return out
 
