@@ -209,6 +209,11 @@ def test_construction_needs_a_scope_and_a_store(memory: Memory) -> None:
         LongTermChatMemory(user_id="alice")
     with pytest.raises(ConfigurationError):
         LongTermChatMemory(memory=memory, uri="/somewhere/else", user_id="alice")
+    # An AsyncMemory is accepted; the adapter keeps the sync core and runs it on threads.
+    from mem_integrations import AsyncMemory
+
+    chat = LongTermChatMemory(memory=AsyncMemory(memory=memory), user_id="alice")
+    assert chat.memory is memory and chat.uri == memory.config.uri
 
 
 def test_serialized_state_has_no_live_handles_and_restores(memory: Memory) -> None:
