@@ -411,3 +411,23 @@ def test_demo_runs_on_the_default_store_and_is_repeatable(
     with Memory(MemoryConfig()) as m:
         left = m.get_all(app_id=DEMO_APP)["results"]
     assert {r["user_id"] for r in left} == {"sarah", "alex"} and len(left) == 5
+
+
+def test_import_batches_records_in_order_with_messages(
+    tmp_path: Path, embedder: HashEmbedder
+) -> None:
+    from mem_integrations import transfer
+
+    lines_ = [
+        json.dumps({"id": f"r{i}", "memory": f"record {i}", "user_id": "u"}) for i in range(5)
+    ]
+    lines_.insert(3, json.dumps({"content": "record 1", "user_id": "u"}))  # r1 has it: NONE
+    items = transfer.parse_jsonl(lines_)
+    with Memory(MemoryConfig(uri=str(tmp_path / "s"), embedder=embedder)) as m:
+        groups = [([g.where for g in group], events)
+                  for group, events in transfer.apply_items(m, items, batch_size=2)]  # fmt: skip
+        assert groups == [
+            (["line 1", "line 2"], ["PUT", "PUT"]), (["line 3"], ["PUT"]),
+            (["line 4"], ["NONE"]), (["line 5", "line 6"], ["PUT", "PUT"]),
+        ]  # fmt: skip
+        assert m.get_all(user_id="u", page=1, page_size=10)["count"] == 5

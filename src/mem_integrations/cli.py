@@ -421,16 +421,20 @@ def build_cli() -> click.Group:
         items = transfer.read_items(path, chosen, _scope(scope))
         m = open_memory(ctx, uri)
         counts: dict[str, int] = {}
-        for item in tqdm(items, desc=f"import {path.name}", unit="item", file=sys.stderr,
-                         disable=quiet, dynamic_ncols=True):  # fmt: skip
+        done = 0
+        with tqdm(total=len(items), desc=f"import {path.name}", unit="item", file=sys.stderr,
+                  disable=quiet, dynamic_ncols=True) as bar:  # fmt: skip
             try:
-                events = transfer.apply_item(m, item)
+                for group, events in transfer.apply_items(m, items):
+                    done += len(group)
+                    bar.update(len(group))
+                    for event in events:
+                        counts[event] = counts.get(event, 0) + 1
             except MemoryLayerError as exc:
                 raise click.ClickException(
-                    f"{item.where}: {type(exc).__name__}: {exc} (items before it were imported)"
+                    f"{type(exc).__name__}: {exc} (stopped at {items[done].where}; the "
+                    f"{done} items before it were imported)"
                 ) from None
-            for event in events:
-                counts[event] = counts.get(event, 0) + 1
         emit_one({"file": str(path), "format": chosen or transfer.detect_format(path),
                   "items": len(items), **{k.lower(): v for k, v in sorted(counts.items())}},
                  plain)  # fmt: skip

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,7 +32,7 @@ from .core.records import MemoryRecord
 
 __all__ = [
     "ImportItem",
-    "apply_item",
+    "apply_items",
     "detect_format",
     "export_records",
     "parse_jsonl",
@@ -269,9 +269,27 @@ def _locomo_turn(
     })  # fmt: skip
 
 
-def apply_item(memory: Memory, item: ImportItem) -> list[str]:
-    """Write one item; returns the events (``ADD``/``NONE`` for messages, ``PUT`` per record)."""
-    if item.kind == "record":
-        memory.put(**item.args)
-        return ["PUT"]
-    return [e.event for e in memory.add_events(infer=False, **item.args).results]
+def apply_items(
+    memory: Memory, items: Sequence[ImportItem], batch_size: int = 256
+) -> Iterator[tuple[list[ImportItem], list[str]]]:
+    """Write items in order; yields each written group and its events as it goes.
+
+    Runs of records go through :meth:`Memory.put_many` (one embedding batch and one commit
+    per ``batch_size``), messages through :meth:`Memory.add` one line at a time. Events are
+    ``ADD``/``NONE`` for messages and ``PUT`` per record.
+    """
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if item.kind == "messages":
+            result = memory.add_events(infer=False, **item.args)
+            yield [item], [e.event for e in result.results]
+            i += 1
+            continue
+        group = [item]
+        while (i + len(group) < len(items) and len(group) < batch_size
+               and items[i + len(group)].kind == "record"):  # fmt: skip
+            group.append(items[i + len(group)])
+        memory.put_many([g.args for g in group])
+        yield group, ["PUT"] * len(group)
+        i += len(group)

@@ -79,6 +79,14 @@ class AsyncMemory:
         """See :meth:`Memory.update`."""
         return await self._run(self.sync.update, memory_id, data, **kwargs)
 
+    async def put(self, memory_id: str, text: str, **kwargs: Any) -> MemoryRecord:
+        """See :meth:`Memory.put`."""
+        return await self._run(self.sync.put, memory_id, text, **kwargs)
+
+    async def put_many(self, items: Sequence[Mapping[str, Any]]) -> list[MemoryRecord]:
+        """See :meth:`Memory.put_many`."""
+        return await self._run(self.sync.put_many, items)
+
     async def delete(self, memory_id: str, **kwargs: Any) -> dict[str, Any]:
         """See :meth:`Memory.delete`."""
         return await self._run(self.sync.delete, memory_id, **kwargs)

@@ -749,51 +749,96 @@ class Memory:
         ``created_at``/``updated_at``/``actor_id``/``role`` restore an exported record as it
         was (``mem-integrations import``); by default they are now, now, unset, unset.
         """
-        for name, stamp in (("created_at", created_at), ("updated_at", updated_at)):
-            if stamp is not None and not isinstance(stamp, datetime):
-                raise ValidationError(f"{name} must be a datetime, got {stamp!r}")
-        for name, ident in (("actor_id", actor_id), ("role", role)):
-            if ident is not None and (not isinstance(ident, str) or "\x00" in ident):
-                raise ValidationError(f"{name} must be a string without NUL, got {ident!r}")
-        # -- end restore --
+        return self.put_many([{
+            "memory_id": memory_id, "text": text, "user_id": user_id, "agent_id": agent_id,
+            "run_id": run_id, "app_id": app_id, "metadata": metadata, "categories": categories,
+            "expiration_date": expiration_date, "created_at": created_at,
+            "updated_at": updated_at, "actor_id": actor_id, "role": role,
+        }])[0]  # fmt: skip
+
+    _PUT_FIELDS = frozenset({
+        "memory_id", "text", "user_id", "agent_id", "run_id", "app_id", "metadata", "categories",
+        "expiration_date", "created_at", "updated_at", "actor_id", "role",
+    })  # fmt: skip
+
+    def put_many(self, items: Sequence[Mapping[str, Any]]) -> list[MemoryRecord]:
+        """:meth:`put` for up to ``max_batch`` memories: one embedding batch, one commit.
+
+        Each item takes ``put``'s arguments by name. Every item is validated (and every
+        replaced id checked against its scope) before anything is written; imports use this.
+        """
+        if isinstance(items, (str, Mapping)) or not isinstance(items, Sequence) or not items:
+            raise ValidationError("put_many takes a non-empty list of dicts")
+        if len(items) > self.limits.max_batch:
+            raise LimitExceededError(f"at most {self.limits.max_batch} items, got {len(items)}")
+        plans = [self._put_plan(it) for it in items]
+        ids = [p["id"] for p in plans]
+        if len(set(ids)) != len(ids):
+            raise ValidationError("put_many names the same memory_id twice")
+        self._housekeeping()
+        now = self.clock.now()
+        olds = self._fetch(ids)
+        rows: list[dict[str, Any]] = []
+        history: list[dict[str, Any]] = []
+        to_embed: list[int] = []
+        for plan in plans:
+            old = olds.get(plan["id"])
+            if old is not None and any(old[k] != plan[k] for k in Scope.model_fields):
+                raise MemoryNotFoundError(f"no memory with id {plan['id']!r} in this scope")
+            row = {**plan, "hash": content_hash(plan["memory"]), "vector": None}
+            row["created_at"] = plan["created_at"] or (old["created_at"] if old else now)
+            row["updated_at"] = plan["updated_at"] or now
+            if old is not None and old["memory"] == row["memory"]:
+                row["vector"] = old["vector"]
+            else:
+                to_embed.append(len(rows))
+            rows.append(row)
+            history.append(
+                self._event(row, "UPDATE", old["memory"], row["memory"], now)
+                if old is not None
+                else self._event(row, "ADD", None, row["memory"], now)
+            )
+        if to_embed:
+            vecs = embed_documents_checked(self.embedder, [rows[i]["memory"] for i in to_embed])
+            for j, i in enumerate(to_embed):
+                rows[i]["vector"] = vecs[j]
+        self.store.upsert(self._rows(rows))
+        self._history(history)
+        return [_record(r) for r in rows]
+
+    def _put_plan(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate one ``put`` item into a row without hash, vector or defaulted times."""
+        if not isinstance(item, Mapping):
+            raise ValidationError("every put item must be a dict")
+        unknown = set(item) - self._PUT_FIELDS
+        if unknown:
+            raise ValidationError(f"unknown put fields {sorted(unknown)}")
+        memory_id = item.get("memory_id")
         if not isinstance(memory_id, str) or not memory_id or "\x00" in memory_id:
             raise ValidationError("memory_id must be a non-empty string without NUL")
         if len(memory_id) > 512:
             raise LimitExceededError("memory_id must be at most 512 characters")
-        scope = self._scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
+        scope = self._scope(**{k: item.get(k) for k in Scope.model_fields})
         if scope.is_empty():
             raise ScopeRequiredError("put needs at least one of user_id, agent_id, run_id, app_id")
-        body = self._text(text)
-        meta = self._metadata(metadata)
-        cats = self._categories(categories)
-        expires = parse_expiration(expiration_date)
-        self._housekeeping()
-        now = self.clock.now()
-        old = self._fetch([memory_id]).get(memory_id)
-        if old is not None and any(old[k] != v for k, v in scope.model_dump().items()):
-            raise MemoryNotFoundError(f"no memory with id {memory_id!r} in this scope")
-        row = {
-            "id": memory_id, "memory": body, "hash": content_hash(body), "vector": None,
-            **scope.model_dump(), "actor_id": actor_id, "role": role, "categories": cats,
-            "metadata": meta, "created_at": old["created_at"] if old else now,
-            "updated_at": now, "expires_at": expires,
+        # restore (import of an export): the record's own provenance instead of "now"
+        stamps = {}
+        for name in ("created_at", "updated_at"):
+            stamp = item.get(name)
+            if stamp is not None and not isinstance(stamp, datetime):
+                raise ValidationError(f"{name} must be a datetime, got {stamp!r}")
+            stamps[name] = utc(stamp) if stamp is not None else None
+        for name in ("actor_id", "role"):
+            ident = item.get(name)
+            if ident is not None and (not isinstance(ident, str) or "\x00" in ident):
+                raise ValidationError(f"{name} must be a string without NUL, got {ident!r}")
+        return {
+            "id": memory_id, "memory": self._text(item.get("text")), **scope.model_dump(),
+            "actor_id": item.get("actor_id"), "role": item.get("role"),
+            "categories": self._categories(item.get("categories")),
+            "metadata": self._metadata(item.get("metadata")),
+            "expires_at": parse_expiration(item.get("expiration_date")), **stamps,
         }  # fmt: skip
-        if created_at is not None:  # restore
-            row["created_at"] = utc(created_at)
-        if updated_at is not None:  # restore
-            row["updated_at"] = utc(updated_at)
-        if old is not None and old["memory"] == body:
-            row["vector"] = old["vector"]
-        else:
-            row["vector"] = embed_documents_checked(self.embedder, [body])[0]
-        self.store.upsert(self._rows([row]))
-        event = (
-            self._event(row, "UPDATE", old["memory"], body, now)
-            if old
-            else self._event(row, "ADD", None, body, now)
-        )
-        self._history([event])
-        return _record(row)
 
     def delete(
         self,
