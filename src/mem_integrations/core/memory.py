@@ -507,8 +507,8 @@ class Memory:
         where = self._where(scope, filters, show_expired=show_expired)
         use_decay = self.decay.enabled if decay is None else bool(decay)
         pool = k * self.config.candidate_multiplier
-        if use_decay:  # decay reorders: rerank at least 3 x top_k (and 50), then truncate
-            pool = max(pool, 3 * k, 50)
+        if use_decay:  # decay reorders: rerank at least 3 x top_k per signal, then truncate
+            pool = max(pool, 3 * k)
         qvec = embed_query_checked(self.embedder, text)
         cols = [*RECORD_COLUMNS, "vector"]
         vec = self.store.vector_search(qvec, where, pool, cols).to_pylist()
