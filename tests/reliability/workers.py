@@ -1,0 +1,261 @@
+"""Child-process bodies for the reliability suites (importable, so ``spawn`` can pickle them).
+
+Each writer keeps an *acknowledgement log*: one JSON line per call that returned, written after
+the call returned. The parent replays the logs to compute what the store must hold; anything
+that was acknowledged and is missing, duplicated or stale is a lost write.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from mem_integrations import Memory, MemoryConfig, MemoryLayerError
+from mem_integrations.testing import FrozenClock, HashEmbedder
+
+#: The fault-injection point the crash suite uses: when set in a child's environment, the
+#: child SIGKILLs itself right after the memories commit of its N-th write call and before
+#: that call's history commit (see ``kill_between_commits``).
+KILL_AFTER_ENV = "MEM_RELIABILITY_KILL_AFTER_COMMIT"
+
+WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima".split()
+
+
+class TickingClock(FrozenClock):
+    """Moves one millisecond per reading: strictly increasing without waiting for real time.
+
+    A frozen clock would give every event of a memory the same timestamp, and history is
+    ordered by timestamp; each process starts at its own offset so that no two collide.
+    """
+
+    def __init__(self, offset: int = 0) -> None:
+        super().__init__()
+        self.advance(hours=offset)
+
+    def now(self) -> datetime:
+        return self.advance(milliseconds=1)
+
+
+def open_memory(
+    uri: str, storage_options: dict[str, str] | None = None, clock_offset: int = 0, **kw: Any
+) -> Memory:
+    """The store every child opens: deterministic embedder and clock, so runs are exact."""
+    return Memory(
+        MemoryConfig(
+            uri=uri,
+            storage_options=storage_options,
+            embedder=HashEmbedder(),
+            clock=TickingClock(clock_offset),
+            **kw,
+        )
+    )
+
+
+class AckLog:
+    """Append-only JSON lines, flushed per entry so a killed child leaves whole lines."""
+
+    def __init__(self, path: str | Path) -> None:
+        self._f = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+
+    def write(self, **entry: Any) -> None:
+        self._f.write(json.dumps(entry) + "\n")
+        self._f.flush()
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def read_log(path: str | Path) -> list[dict[str, Any]]:
+    """Whole lines only: a line cut by SIGKILL is not an acknowledgement."""
+    out = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            pass
+    return out
+
+
+def expected_state(entries: list[dict[str, Any]]) -> tuple[dict[str, str], set[str]]:
+    """Replay acknowledgements: (live id -> latest text, deleted ids)."""
+    live: dict[str, str] = {}
+    deleted: set[str] = set()
+    for e in entries:
+        if e["op"] in ("add", "update"):
+            live.update(e["ids"])
+        elif e["op"] == "delete":
+            for i in e["ids"]:
+                live.pop(i, None)
+                deleted.add(i)
+    return live, deleted
+
+
+def mixed_writer(
+    uri: str,
+    worker: int,
+    n_ops: int,
+    log_path: str,
+    storage_options: dict[str, str] | None = None,
+    optimize_every: int = 25,
+) -> None:
+    """Add, batch-add, update, batch-update, delete, batch-delete, search and list, at random.
+
+    The worker only updates and deletes its own memories (other workers' rows are read, not
+    written) so that the expected final state is exact; all workers share one table, one
+    history table and the compaction that ``optimize_every`` triggers in the background.
+    """
+    rng = random.Random(worker * 7919 + n_ops)
+    log = AckLog(log_path)
+    m = open_memory(uri, storage_options, worker + 1, optimize_every=optimize_every)
+    user = f"user-{worker}"
+    mine: list[str] = []
+    try:
+        for i in range(n_ops):
+            r = rng.random()
+            if r < 0.30 or len(mine) < 3:
+                text = f"w{worker} op{i} {rng.choice(WORDS)} {rng.choice(WORDS)}"
+                res = m.add(text, user_id=user, metadata={"w": worker, "i": i})
+                ids = {e["id"]: e["memory"] for e in res["results"] if e["event"] == "ADD"}
+                mine += list(ids)
+                log.write(op="add", ids=ids)
+            elif r < 0.40:
+                msgs = [{"role": "user", "content": f"w{worker} op{i} batch {j}"} for j in range(5)]
+                res = m.add(msgs, user_id=user, infer=False)
+                ids = {e["id"]: e["memory"] for e in res["results"] if e["event"] == "ADD"}
+                mine += list(ids)
+                log.write(op="add", ids=ids)
+            elif r < 0.55:
+                mid = rng.choice(mine)
+                text = f"w{worker} op{i} updated {rng.choice(WORDS)}"
+                m.update(mid, text, user_id=user)
+                log.write(op="update", ids={mid: text})
+            elif r < 0.60:
+                picked = rng.sample(mine, min(3, len(mine)))
+                items = [{"memory_id": p, "text": f"w{worker} op{i} bulk {p[:4]}"} for p in picked]
+                m.batch_update(items)
+                log.write(op="update", ids={it["memory_id"]: it["text"] for it in items})
+            elif r < 0.70:
+                mid = mine.pop(rng.randrange(len(mine)))
+                m.delete(mid, user_id=user)
+                log.write(op="delete", ids=[mid])
+            elif r < 0.73:
+                picked = [mine.pop(rng.randrange(len(mine))) for _ in range(2)]
+                m.batch_delete([{"memory_id": p} for p in picked])
+                log.write(op="delete", ids=picked)
+            elif r < 0.90:
+                hits = m.search(rng.choice(WORDS), user_id=user, top_k=5)["results"]
+                assert all(h["user_id"] == user for h in hits), "search crossed scopes"
+            else:
+                rows = m.get_all(user_id=f"user-{rng.randrange(4)}", limit=50)["results"]
+                assert len({r["id"] for r in rows}) == len(rows), "get_all returned a duplicate"
+    except BaseException:
+        log.write(op="error", trace=traceback.format_exc())
+        raise
+    finally:
+        m.close()
+        log.close()
+
+
+# -- crash injection -----------------------------------------------------------------------------
+
+
+@contextmanager
+def kill_between_commits(m: Memory, method: str, nth: int) -> Iterator[None]:
+    """SIGKILL this process right after the ``nth`` commit by ``store.<method>``, before history.
+
+    The real commit runs, then the process dies exactly where a power cut between the memories
+    commit and the history commit would leave it; nothing of the store is faked.
+    """
+    real = getattr(m.store, method)
+    count = 0
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        nonlocal count
+        out = real(*args, **kwargs)
+        count += 1
+        if count >= nth:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return out
+
+    setattr(m.store, method, wrapped)
+    try:
+        yield
+    finally:
+        setattr(m.store, method, real)
+
+
+def crash_writer(
+    uri: str, log_path: str, batch: int, seed: int, kill: tuple[str, int] | None = None
+) -> None:
+    """Batch-add, update and delete until killed: by ``kill`` (method, nth) or by the parent.
+
+    Logs ``begin`` before each call and the acknowledgement after it, so the parent knows which
+    call was in flight when the process died.
+    """
+    log = AckLog(log_path)
+    m = open_memory(uri, clock_offset=seed)
+    rng = random.Random(seed)
+    tag = f"s{seed}p{os.getpid()}"
+    mine = [r["id"] for r in m.get_all(user_id="crash", limit=1000)["results"]]
+    with kill_between_commits(m, *kill) if kill else _null():
+        for i in range(100_000):
+            r = rng.random()
+            if r < 0.5 or len(mine) < 2:
+                texts = [f"{tag} call{i} item{j}" for j in range(batch)]
+                log.write(op="begin", kind="add", texts=texts)
+                res = m.add([{"role": "user", "content": t} for t in texts], user_id="crash")
+                ids = {e["id"]: e["memory"] for e in res["results"] if e["event"] == "ADD"}
+                mine += list(ids)
+                log.write(op="add", ids=ids)
+            elif r < 0.75:
+                picked = rng.sample(mine, min(batch, len(mine)))
+                items = [{"memory_id": p, "text": f"{tag} call{i} upd {p[:6]}"} for p in picked]
+                log.write(op="begin", kind="update", ids={x["memory_id"]: x["text"] for x in items})
+                m.batch_update(items)
+                log.write(op="update", ids={x["memory_id"]: x["text"] for x in items})
+            else:
+                picked = [mine.pop(rng.randrange(len(mine))) for _ in range(min(3, len(mine)))]
+                log.write(op="begin", kind="delete", ids=picked)
+                m.batch_delete([{"memory_id": p} for p in picked])
+                log.write(op="delete", ids=picked)
+
+
+@contextmanager
+def _null() -> Iterator[None]:
+    yield
+
+
+def scoped_ops(m: Memory, user: str, seed: int) -> int:
+    """A fixed mix of every write and read a scope can do; returns how many calls ran."""
+    rng = random.Random(seed)
+    calls = 0
+    ids = [e["id"] for e in m.add(f"{user} likes {rng.choice(WORDS)}", user_id=user)["results"]]
+    calls += 1
+    for op in ("update", "search", "get_all", "delete", "delete_all", "history", "get"):
+        calls += 1
+        try:
+            if op == "update" and ids:
+                m.update(ids[0], f"{user} now likes {rng.choice(WORDS)}", user_id=user)
+            elif op == "search":
+                m.search(rng.choice(WORDS), user_id=user)
+            elif op == "get_all":
+                m.get_all(user_id=user, filters={"memory": {"icontains": "likes"}})
+            elif op == "delete" and ids:
+                m.delete(ids.pop(), user_id=user)
+            elif op == "delete_all":
+                m.delete_all(user_id=user, filters={"memory": {"contains": rng.choice(WORDS)}})
+            elif op == "history":
+                m.history(rng.choice(WORDS))
+            elif op == "get":
+                m.get(str(rng.random()), user_id=user)
+        except MemoryLayerError:
+            pass
+    return calls
