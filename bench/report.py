@@ -17,6 +17,8 @@ def _g(d: Any, *keys: str, default: Any = None) -> Any:
 def _fmt(v: Any) -> str:
     if v is None:
         return "-"
+    if isinstance(v, bool):
+        return "**yes**" if v else "no"
     if isinstance(v, float):
         return f"{v:,.2f}" if v < 100 else f"{v:,.0f}"
     if isinstance(v, int):

@@ -27,17 +27,15 @@ from .locomo import HEADLINE_CATEGORIES, KS, build_store, locomo_path, questions
 POOL = 100
 
 
-def candidates(store: Any, qs: list[Any], variant: str) -> list[dict[str, Any]]:
+def candidates(store: Any, qs: list[Any]) -> list[dict[str, Any]]:
     m = store.memory
     out = []
     for q in qs:
         text = q.text
         where = m._where(m._scope(user_id=store.users[q.conv]), None)
-        vtext = text
-        ftext = ranking.text_query(text) if variant == "stop" else text
-        qv = embed_query_checked(m.embedder, vtext)
+        qv = embed_query_checked(m.embedder, text)
         vec = m.store.vector_search(qv, where, POOL, ["id", "vector"]).to_pylist()
-        fts = m.store.text_search(ftext, where, POOL, ["id", "vector"]).to_pylist() if ftext else []
+        fts = m.store.text_search(text, where, POOL, ["id", "vector"]).to_pylist()
         out.append({"q": q, "qv": qv, "vec": vec, "fts": fts})
     return out
 
@@ -68,8 +66,8 @@ def main() -> None:
     qs = [q for q in questions(samples) if q.conv in tune]
     with tempfile.TemporaryDirectory() as tmp:
         store = build_store(samples, str(Path(tmp) / "s"), only=sorted(tune))
-        for variant in ("plain", "stop"):
-            cands = candidates(store, qs, variant)
+        for variant in ("plain",):
+            cands = candidates(store, qs)
             grid = ranking.TUNING_GRID
             results = []
             for combo in itertools.product(*grid.values()):

@@ -65,7 +65,7 @@ class MemoryConfig(BaseModel):
     #: 0 means every read sees the latest commit of every process sharing the store.
     read_consistency_interval: timedelta | None = timedelta(0)
     #: weights of the hybrid search: vector similarity and full-text (BM25) relevance.
-    vector_weight: float = Field(default=0.7, ge=0.0, le=1.0)
+    vector_weight: float = Field(default=0.8, ge=0.0, le=1.0)
     #: candidates fetched per signal before fusion, as a multiple of top_k.
     candidate_multiplier: int = Field(default=4, ge=1, le=50)
     #: categories the extractor may assign besides the defaults: names or {name: description}.
