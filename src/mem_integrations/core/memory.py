@@ -950,6 +950,7 @@ class Memory:
     def optimize(self) -> dict[str, Any]:
         """Compact and re-index now (also runs on its own every ``optimize_every`` commits)."""
         self.decay.flush()
+        self.decay.prune()
         self.store.optimize()
         return self.store.stats().to_dict()
 

@@ -34,9 +34,12 @@ def hit_to_document(hit: SearchHit) -> Document:
     """Convert a hit to a Document: memory text as content, the whole record as metadata.
 
     Metadata is Mem0's JSON shape of the record (ISO timestamps, ``score``, scope ids,
-    ``categories``, ``expiration_date``, user ``metadata``) minus the text itself.
+    ``categories``, ``expiration_date``, user ``metadata``) minus the text itself, plus
+    ``relevance`` (the score before decay), so a downstream decay reranker does not apply decay
+    twice.
     """
     meta = hit.to_dict()
+    meta["relevance"] = hit.relevance
     text = meta.pop("memory")
     return Document(id=hit.id, page_content=text, metadata=meta)
 
