@@ -28,9 +28,11 @@ skipped with a line saying so.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -135,6 +137,13 @@ def make(name: str, enc: Encoder, tmp: str) -> System:
     raise SystemExit(f"unknown peer {name}")
 
 
+def _tmpdir(prefix: str) -> str:
+    """A scratch folder removed when the process exits (peers keep files open until then)."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
 def _quiet() -> None:
     logging.disable(logging.WARNING)
     warnings.simplefilter("ignore")
@@ -147,7 +156,7 @@ def run_interleaved(names: list[str], users: int, per_user: int, queries: int) -
     _quiet()
     enc = Encoder()
     adds, qs = _workload(users, per_user, queries)
-    tmp = tempfile.mkdtemp(prefix="bench-peers-")
+    tmp = _tmpdir("bench-peers-")
     out: dict[str, Any] = {}
     systems: list[System] = []
     for name in names:
@@ -225,7 +234,7 @@ def rss_of(name: str, users: int, per_user: int, queries: int) -> dict[str, Any]
     base = rss_mb()
     adds, qs = _workload(users, per_user, queries)
     try:
-        s = make(name, enc, tempfile.mkdtemp(prefix=f"bench-rss-{name}-"))
+        s = make(name, enc, _tmpdir(f"bench-rss-{name}-"))
     except Skip as exc:
         return {"skipped": str(exc)}
     for uid, text in adds:
