@@ -103,7 +103,7 @@ def main() -> None:
                     f"{res['bulk_add']['bulk_add_vs_embedder']:.0%} of the embedder"
                 )
     if "fragmentation" not in skip:
-        n = 300 if quick else 10_000
+        n = 200 if quick else 10_000
         log(f"fragmentation: {n:,} single adds ...")
         res = _sub(
             "speed",
@@ -122,8 +122,8 @@ def main() -> None:
     if "peers" not in skip:
         opts = {
             "users": 4 if quick else 10,
-            "per_user": 100 if quick else 500,
-            "queries": 50 if quick else 200,
+            "per_user": 50 if quick else 500,
+            "queries": 40 if quick else 200,
         }
         log(f"peers: {opts}, all systems interleaved in one process ...")
         res = _sub("peers", "all", json.dumps(opts), timeout=3600 * 2)
