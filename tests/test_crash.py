@@ -84,15 +84,13 @@ def check_round(m: Memory, before: dict[str, str], log: Path) -> tuple[dict[str,
     return got, len(entries)
 
 
-def run_child(uri: str, log: Path, seed: int, kill: tuple[str, int] | None) -> mp.Process:
+def run_child(uri: str, log: Path, seed: int, kill: tuple[str, int] | None) -> Any:
     p = SPAWN.Process(target=crash_writer, args=(uri, str(log), 20, seed, kill))
     p.start()
     return p
 
 
-@pytest.mark.parametrize(
-    ("method", "nth"), [("append", 1), ("append", 4), ("upsert", 2), ("delete", 2)]
-)
+@pytest.mark.parametrize(("method", "nth"), [("append", 3), ("upsert", 2), ("delete", 2)])
 def test_kill_between_memories_and_history_commit(tmp_path: Path, method: str, nth: int) -> None:
     uri = str(tmp_path / "store")
     open_memory(uri).close()
@@ -145,7 +143,7 @@ def random_kills(tmp_path: Path, rounds: int, seed: int) -> tuple[int, int]:
 
 
 def test_random_kills(tmp_path: Path) -> None:
-    calls, live = random_kills(tmp_path, rounds=4, seed=1)
+    calls, live = random_kills(tmp_path, rounds=3, seed=1)
     assert calls > 0 and live > 0
 
 

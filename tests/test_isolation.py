@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from mem_integrations import Memory, MemoryLayerError
 from reliability.workers import WORDS, open_memory
 
-SCOPES: list[dict[str, str]] = [
+SCOPES: list[dict[str, Any]] = [
     {"user_id": "alice"},
     {"user_id": "bob"},
     {"user_id": "alice", "agent_id": "helper"},
@@ -35,7 +35,7 @@ FILTERS = [
     {"memory": {"icontains": "tea"}},
     {"OR": [{"user_id": "bob"}, {"agent_id": "helper"}]},  # tries to reach other scopes
     {"NOT": {"user_id": "alice"}},
-    {"metadata.n": {"gte": 1}},
+    {"metadata": {"n": {"gte": 1}}},
 ]
 ops = st.lists(
     st.tuples(
@@ -65,7 +65,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Memory]:
     m.close()
 
 
-def where(scope: dict[str, str]) -> str:
+def where(scope: dict[str, Any]) -> str:
     """Rows owned by exactly this scope (every id equal, the others null)."""
     parts = []
     for k in ("user_id", "agent_id", "run_id", "app_id"):
@@ -74,13 +74,13 @@ def where(scope: dict[str, str]) -> str:
     return " AND ".join(parts)
 
 
-def dump(m: Memory, scope: dict[str, str]) -> tuple[pa.Table, pa.Table]:
+def dump(m: Memory, scope: dict[str, Any]) -> tuple[pa.Table, pa.Table]:
     rows = m.store.memories.search().where(where(scope)).limit(None).to_arrow().sort_by("id")
     hist = m.store.history.search().where(where(scope)).limit(None).to_arrow().sort_by("id")
     return rows, hist
 
 
-def run_as(m: Memory, scope: dict[str, str], program: list[tuple[str, str, int, int]]) -> int:
+def run_as(m: Memory, scope: dict[str, Any], program: list[tuple[str, str, int, int]]) -> int:
     """Run a program as ``scope``; every result must belong to a scope containing it."""
     done = 0
     for op, word, f, k in program:
@@ -113,7 +113,7 @@ def run_as(m: Memory, scope: dict[str, str], program: list[tuple[str, str, int, 
     return done
 
 
-def scope_key(scope: dict[str, str]) -> str:
+def scope_key(scope: dict[str, Any]) -> str:
     return "|".join(f"{k}={v}" for k, v in sorted(scope.items()))
 
 

@@ -27,7 +27,7 @@ def _blocked(name: str) -> Any:
 
 socket.socket.connect = _blocked("socket.connect")  # type: ignore[method-assign]
 socket.socket.connect_ex = _blocked("socket.connect_ex")  # type: ignore[method-assign]
-socket.socket.sendto = _blocked("socket.sendto")  # type: ignore[method-assign,assignment]
+socket.socket.sendto = _blocked("socket.sendto")  # type: ignore[method-assign]
 socket.getaddrinfo = _blocked("getaddrinfo")
 socket.gethostbyname = _blocked("gethostbyname")
 socket.create_connection = _blocked("create_connection")

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mem_integrations import Memory, MemoryConfig, MemoryLayerError
+from mem_integrations import Memory, MemoryConfig
 from mem_integrations.testing import FrozenClock, HashEmbedder
 
 #: The fault-injection point the crash suite uses: when set in a child's environment, the
@@ -231,31 +231,3 @@ def crash_writer(
 @contextmanager
 def _null() -> Iterator[None]:
     yield
-
-
-def scoped_ops(m: Memory, user: str, seed: int) -> int:
-    """A fixed mix of every write and read a scope can do; returns how many calls ran."""
-    rng = random.Random(seed)
-    calls = 0
-    ids = [e["id"] for e in m.add(f"{user} likes {rng.choice(WORDS)}", user_id=user)["results"]]
-    calls += 1
-    for op in ("update", "search", "get_all", "delete", "delete_all", "history", "get"):
-        calls += 1
-        try:
-            if op == "update" and ids:
-                m.update(ids[0], f"{user} now likes {rng.choice(WORDS)}", user_id=user)
-            elif op == "search":
-                m.search(rng.choice(WORDS), user_id=user)
-            elif op == "get_all":
-                m.get_all(user_id=user, filters={"memory": {"icontains": "likes"}})
-            elif op == "delete" and ids:
-                m.delete(ids.pop(), user_id=user)
-            elif op == "delete_all":
-                m.delete_all(user_id=user, filters={"memory": {"contains": rng.choice(WORDS)}})
-            elif op == "history":
-                m.history(rng.choice(WORDS))
-            elif op == "get":
-                m.get(str(rng.random()), user_id=user)
-        except MemoryLayerError:
-            pass
-    return calls
