@@ -6,8 +6,10 @@ reaches SQL except as a quoted literal built by :func:`sql_string` (single quote
 rejected); numbers are re-formatted from real ``int``/``float`` values; LIKE patterns escape
 ``\``, ``%`` and ``_`` and declare ``ESCAPE '\'``.
 
-Missing-field semantics. Every compiled leaf is two-valued (never SQL NULL; nullable parts are
-wrapped in ``coalesce(..., false)``), so boolean algebra holds exactly:
+Missing-field semantics. NOTs are pushed down to the leaves and every negated leaf is made
+two-valued (``NOT coalesce(..., false)``); what remains is monotone AND/OR, where WHERE's
+"NULL is false" is exact. So boolean algebra holds exactly, and positive leaves stay bare so
+LanceDB can use scalar indexes on them:
 
 * ``eq``/``in``/``gt``/``contains``/... never match a row where the field (column, JSON key,
   or the whole metadata) is missing or null, nor a metadata value of another JSON type.
@@ -21,8 +23,7 @@ Dates: a bare date ``d`` is midnight UTC of ``d``, except ``eq`` (the whole day)
 (up to the end of ``d``) and ``gt`` (from the next day on). Naive datetimes are UTC.
 
 SQL shape: DataFusion's parser has a recursion limit (~50 frames) and backtracks badly on
-``(NOT (NOT ...))``, so NOTs are pushed down to the leaves (exact, since leaves are
-two-valued), same-operator groups are flattened and the deepest child is written first.
+``(NOT (NOT ...))``, so NOTs are pushed down to the leaves (De Morgan), same-operator groups are flattened and the deepest child is written first.
 """
 
 from __future__ import annotations
@@ -402,8 +403,12 @@ def _normal(node: Node, neg: bool) -> _Norm:
         sql = _leaf_sql(node if positive is None else Leaf(node.field, positive, node.value,
                                                            node.key))
         if neg != (positive is not None):
-            sql = "NOT " + sql
-        return ("leaf", sql)
+            # Only a negated leaf needs NULL made false: with NOT pushed to the leaves, the
+            # rest is monotone, and WHERE already treats NULL as false. Leaving positive
+            # leaves bare keeps them index-friendly (`user_id = 'x'` uses the bitmap index;
+            # `coalesce(user_id = 'x', false)` scans the table).
+            return ("leaf", f"NOT coalesce({sql}, false)")
+        return ("leaf", f"({sql})")
     op = "AND" if isinstance(node, And) != neg else "OR"
     parts: list[_Norm] = []
     for child in node.children:
@@ -434,7 +439,7 @@ def _literal(value: Any) -> str:
 
 
 def _leaf_sql(leaf: Leaf) -> str:
-    """Positive operators only; the result is never NULL."""
+    """Positive operators only; the result may be NULL where the field is missing."""
     kind, op, value = _kind(leaf.field), leaf.op, leaf.value
     if kind == "metadata":
         assert leaf.key is not None
@@ -460,7 +465,7 @@ def _leaf_sql(leaf: Leaf) -> str:
         expr = _like_sql(col, op, value)
     else:
         expr = f"{col} = {sql_string(value)}"
-    return f"coalesce({expr}, false)"
+    return expr
 
 
 def _like_sql(col: str, op: str, value: str) -> str:
@@ -514,4 +519,5 @@ def _meta_sql(key: str, op: str, value: Any) -> str:
         else:
             literal = sql_string(json.dumps(value)) if isinstance(value, bool) else _literal(value)
             expr = f"{subject} {_CMP[op]} {literal}"
+    # Lance's planner rejects a bare CASE at the top of a predicate; coalesce wraps it.
     return f"coalesce({expr}, false)"

@@ -53,24 +53,44 @@ def content_hash(text: str) -> str:
     return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
-def _record(row: Mapping[str, Any]) -> MemoryRecord:
+def _fields(row: Mapping[str, Any]) -> dict[str, Any]:
     meta = row.get("metadata")
-    return MemoryRecord(
-        id=row["id"],
-        memory=row["memory"],
-        hash=row["hash"],
-        metadata=json.loads(meta) if meta else None,
-        categories=list(row.get("categories") or []),
-        user_id=row.get("user_id"),
-        agent_id=row.get("agent_id"),
-        run_id=row.get("run_id"),
-        app_id=row.get("app_id"),
-        actor_id=row.get("actor_id"),
-        role=row.get("role"),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        expiration_date=row.get("expires_at"),
-    )
+    return {
+        "id": row["id"],
+        "memory": row["memory"],
+        "hash": row["hash"],
+        "metadata": json.loads(meta) if meta else None,
+        "categories": list(row.get("categories") or []),
+        "user_id": row.get("user_id"),
+        "agent_id": row.get("agent_id"),
+        "run_id": row.get("run_id"),
+        "app_id": row.get("app_id"),
+        "actor_id": row.get("actor_id"),
+        "role": row.get("role"),
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "expiration_date": row.get("expires_at"),
+    }
+
+
+def _record(row: Mapping[str, Any]) -> MemoryRecord:
+    return MemoryRecord(**_fields(row))
+
+
+def _rows_with_vectors(table: pa.Table) -> list[dict[str, Any]]:
+    """Rows as dicts, with the vector as a numpy view instead of 384 Python floats.
+
+    ``to_pylist`` on the vector column dominated the Python side of a search.
+    """
+    if table.num_rows == 0:
+        return []
+    rows: list[dict[str, Any]] = table.drop_columns(["vector"]).to_pylist()
+    column = table.column("vector").combine_chunks()
+    dim = column.type.list_size
+    mat = column.flatten().to_numpy(zero_copy_only=False).reshape(-1, dim)
+    for row, vec in zip(rows, mat, strict=True):
+        row["vector"] = vec
+    return rows
 
 
 class Memory:
@@ -511,14 +531,13 @@ class Memory:
             pool = max(pool, 3 * k)
         qvec = embed_query_checked(self.embedder, text)
         cols = [*RECORD_COLUMNS, "vector"]
-        vec = self.store.vector_search(qvec, where, pool, cols).to_pylist()
-        fts = self.store.text_search(text, where, pool, cols).to_pylist()
+        vec_table, fts_table = self.store.hybrid_search(qvec, text, where, pool, cols)
+        vec, fts = _rows_with_vectors(vec_table), _rows_with_vectors(fts_table)
         ranked = fuse(qvec, vec, fts, self.config.vector_weight)
-        hits = [
-            SearchHit(**_record(row).model_dump(), score=rel, relevance=rel)
-            for row, rel in ranked
-            if threshold is None or rel >= threshold
-        ]
+        kept = [(row, rel) for row, rel in ranked if threshold is None or rel >= threshold]
+        if not use_decay:
+            kept = kept[:k]  # build records only for what is returned
+        hits = [SearchHit(**_fields(row), score=rel, relevance=rel) for row, rel in kept]
         if use_decay:
             hits = self.decay.rerank(hits, limit=k)
         hits = hits[:k]
