@@ -23,7 +23,8 @@ Dates: a bare date ``d`` is midnight UTC of ``d``, except ``eq`` (the whole day)
 (up to the end of ``d``) and ``gt`` (from the next day on). Naive datetimes are UTC.
 
 SQL shape: DataFusion's parser has a recursion limit (~50 frames) and backtracks badly on
-``(NOT (NOT ...))``, so NOTs are pushed down to the leaves (De Morgan), same-operator groups are flattened and the deepest child is written first.
+``(NOT (NOT ...))``, so NOTs are pushed down to the leaves (De Morgan), same-operator groups
+are flattened and the deepest child is written first.
 """
 
 from __future__ import annotations

@@ -418,34 +418,34 @@ class Memory:
         updated_rows: list[dict[str, Any]] = []
         deleted: list[str] = []
         for op in changed:
-            row = current.get(op.memory_id or "")
-            if row is None:
+            cur = current.get(op.memory_id or "")
+            if cur is None:
                 continue
             if op.event == "NONE":  # the LLM found it already known: report, write nothing
-                events.append(AddEvent(id=row["id"], memory=row["memory"], event="NONE"))
+                events.append(AddEvent(id=cur["id"], memory=cur["memory"], event="NONE"))
                 continue
             if op.event == "DELETE":
-                deleted.append(row["id"])
-                events.append(AddEvent(id=row["id"], memory=row["memory"], event="DELETE"))
-                history.append(self._event(row, "DELETE", row["memory"], None, now, True))
+                deleted.append(cur["id"])
+                events.append(AddEvent(id=cur["id"], memory=cur["memory"], event="DELETE"))
+                history.append(self._event(cur, "DELETE", cur["memory"], None, now, True))
                 continue
             assert op.text is not None
-            new = {**row, "memory": op.text, "hash": content_hash(op.text), "updated_at": now}
+            new = {**cur, "memory": op.text, "hash": content_hash(op.text), "updated_at": now}
             if op.categories is not None:
                 new["categories"] = list(op.categories)
             updated_rows.append(new)
             to_embed.append(op.text)
             events.append(
                 AddEvent(
-                    id=row["id"], memory=op.text, event="UPDATE", previous_memory=row["memory"]
+                    id=cur["id"], memory=op.text, event="UPDATE", previous_memory=cur["memory"]
                 )
             )
-            history.append(self._event(row, "UPDATE", row["memory"], op.text, now))
+            history.append(self._event(cur, "UPDATE", cur["memory"], op.text, now))
 
         vectors = embed_documents_checked(self.embedder, to_embed) if to_embed else None
-        for i, row in enumerate([*new_rows, *updated_rows]):
+        for i, cur in enumerate([*new_rows, *updated_rows]):
             assert vectors is not None
-            row["vector"] = vectors[i]
+            cur["vector"] = vectors[i]
         if updated_rows or deleted:
             self._merge(new_rows + updated_rows, deleted)
         elif new_rows:
