@@ -299,3 +299,17 @@ async def test_async_memory(tmp_path: Path) -> None:
     hits = await asyncio.gather(*(am.search("fact", user_id="u", top_k=3) for _ in range(50)))
     assert all(len(h["results"]) == 3 for h in hits)
     await am.close()
+
+
+def test_batch_ops_and_history_confined_by_optional_scope(memory: Memory) -> None:
+    a = memory.add("alice fact", user_id="alice")["results"][0]["id"]
+    b = memory.add("bob fact", user_id="bob")["results"][0]["id"]
+    with pytest.raises(MemoryNotFoundError):
+        memory.batch_delete([{"memory_id": a}, {"memory_id": b}], user_id="bob")
+    with pytest.raises(MemoryNotFoundError):
+        memory.batch_update([{"memory_id": a, "text": "pwned"}], user_id="bob")
+    assert memory.get(a)["memory"] == "alice fact"  # nothing changed on error
+    assert memory.history(a, user_id="bob") == []
+    assert [h["event"] for h in memory.history(a, user_id="alice")] == ["ADD"]
+    memory.batch_delete([{"memory_id": b}], user_id="bob")
+    assert memory.get_all(user_id="bob")["results"] == []

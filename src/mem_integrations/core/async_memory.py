@@ -95,9 +95,9 @@ class AsyncMemory:
         """See :meth:`Memory.delete_all`."""
         return await self._run(self.sync.delete_all, **kwargs)
 
-    async def history(self, memory_id: str) -> list[dict[str, Any]]:
+    async def history(self, memory_id: str, **kwargs: Any) -> list[dict[str, Any]]:
         """See :meth:`Memory.history`."""
-        return await self._run(self.sync.history, memory_id)
+        return await self._run(self.sync.history, memory_id, **kwargs)
 
     async def users(self, **kwargs: Any) -> dict[str, Any]:
         """See :meth:`Memory.users`."""
@@ -107,13 +107,17 @@ class AsyncMemory:
         """See :meth:`Memory.delete_users`."""
         return await self._run(self.sync.delete_users, **kwargs)
 
-    async def batch_update(self, memories: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    async def batch_update(
+        self, memories: Sequence[Mapping[str, Any]], **kwargs: Any
+    ) -> dict[str, Any]:
         """See :meth:`Memory.batch_update`."""
-        return await self._run(self.sync.batch_update, memories)
+        return await self._run(self.sync.batch_update, memories, **kwargs)
 
-    async def batch_delete(self, memories: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    async def batch_delete(
+        self, memories: Sequence[Mapping[str, Any]], **kwargs: Any
+    ) -> dict[str, Any]:
         """See :meth:`Memory.batch_delete`."""
-        return await self._run(self.sync.batch_delete, memories)
+        return await self._run(self.sync.batch_delete, memories, **kwargs)
 
     async def purge_expired(self) -> dict[str, Any]:
         """See :meth:`Memory.purge_expired`."""

@@ -30,7 +30,7 @@ from .errors import (
 )
 from .expiry import expired_sql, live_sql, parse_expiration
 from .extraction import Operation, plan_with_llm
-from .messages import normalize_messages, storable_messages
+from .messages import bad_text_reason, normalize_messages, storable_messages
 from .ranking import fuse
 from .records import AddEvent, AddResult, HistoryEvent, MemoryRecord, Page, Scope, SearchHit
 from .recovery import reconcile, visible
@@ -134,8 +134,8 @@ class Memory:
         for name, value in ids.items():
             if value is not None and (not isinstance(value, str) or not value.strip()):
                 raise ValidationError(f"{name} must be a non-empty string, got {value!r}")
-            if isinstance(value, str) and ("\x00" in value or len(value) > 512):
-                raise ValidationError(f"{name} must be at most 512 characters, without NUL")
+            if isinstance(value, str) and (bad_text_reason(value) or len(value) > 512):
+                raise ValidationError(f"{name} must be valid text of at most 512 characters")
         return Scope(**ids)
 
     def _where(
@@ -173,8 +173,8 @@ class Memory:
             text = json.dumps(dict(metadata), ensure_ascii=False, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise ValidationError(f"metadata must be JSON-serialisable: {exc}") from exc
-        if "\\u0000" in text:
-            raise ValidationError("metadata contains a NUL character")
+        if "\\u0000" in text or bad_text_reason(text):
+            raise ValidationError("metadata contains a NUL character or invalid Unicode")
         if len(text.encode()) > self.limits.max_metadata_bytes:
             raise LimitExceededError(
                 f"metadata is {len(text.encode())} bytes; the limit is "
@@ -188,8 +188,8 @@ class Memory:
         if isinstance(categories, str) or not isinstance(categories, Iterable):
             raise ValidationError("categories must be a list of strings")
         out = list(dict.fromkeys(categories))
-        if not all(isinstance(c, str) and c.strip() and "\x00" not in c for c in out):
-            raise ValidationError("every category must be a non-empty string")
+        if not all(isinstance(c, str) and c.strip() and not bad_text_reason(c) for c in out):
+            raise ValidationError("every category must be a non-empty, valid string")
         if len(out) > self.limits.max_categories:
             raise LimitExceededError(f"at most {self.limits.max_categories} categories")
         return out
@@ -197,8 +197,9 @@ class Memory:
     def _text(self, text: Any, what: str = "text") -> str:
         if not isinstance(text, str) or not text.strip():
             raise ValidationError(f"{what} must be a non-empty string")
-        if "\x00" in text:
-            raise ValidationError(f"{what} contains a NUL byte")
+        reason = bad_text_reason(text)
+        if reason:
+            raise ValidationError(f"{what} {reason}")
         if len(text) > self.limits.max_text_chars:
             raise LimitExceededError(
                 f"{what} of {len(text)} characters exceeds the limit of "
@@ -678,9 +679,21 @@ class Memory:
         record = self._update_many([item], scope)[0]
         return {"message": "Memory updated successfully!", **record.to_dict()}
 
-    def batch_update(self, memories: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        """Update up to 1000 memories in one commit: ``[{"memory_id", "text", ...}]``."""
-        records = self._update_many(self._batch(memories), Scope())
+    def batch_update(
+        self,
+        memories: Sequence[Mapping[str, Any]],
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        app_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Update up to 1000 memories in one commit: ``[{"memory_id", "text", ...}]``.
+
+        Scope ids, if given, confine the batch: an id outside the scope fails the whole batch.
+        """
+        scope = self._scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
+        records = self._update_many(self._batch(memories), scope)
         return {"message": f"Successfully updated {len(records)} memories", "results": [
             r.to_dict() for r in records
         ]}  # fmt: skip
@@ -874,10 +887,22 @@ class Memory:
         self._delete_rows([row])
         return {"message": "Memory deleted successfully!"}
 
-    def batch_delete(self, memories: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        """Delete up to 1000 memories in one commit: ``[{"memory_id": ...}]``."""
+    def batch_delete(
+        self,
+        memories: Sequence[Mapping[str, Any]],
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        app_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Delete up to 1000 memories in one commit: ``[{"memory_id": ...}]``.
+
+        Scope ids, if given, confine the batch: an id outside the scope fails the whole batch.
+        """
+        scope = self._scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
         items = self._batch(memories)
-        found = self._get_rows([it["memory_id"] for it in items], Scope(), show_expired=True)
+        found = self._get_rows([it["memory_id"] for it in items], scope, show_expired=True)
         rows = list(found.values())
         self._delete_rows(rows)
         return {"message": f"Successfully deleted {len(rows)} memories"}
@@ -907,15 +932,43 @@ class Memory:
 
     # -- history / entities -------------------------------------------------------------------
 
-    def history(self, memory_id: str) -> list[dict[str, Any]]:
-        """Every change of one memory, oldest first (kept after the memory is deleted)."""
-        return [e.to_dict() for e in self.history_events(memory_id)]
+    def history(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        app_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every change of one memory, oldest first (kept after the memory is deleted).
 
-    def history_events(self, memory_id: str) -> list[HistoryEvent]:
+        Scope ids, if given, confine it: another scope's memory has no history for this caller.
+        """
+        return [
+            e.to_dict()
+            for e in self.history_events(
+                memory_id, user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id
+            )
+        ]
+
+    def history_events(
+        self,
+        memory_id: str,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        app_id: str | None = None,
+    ) -> list[HistoryEvent]:
         """Typed form of :meth:`history`."""
         if not isinstance(memory_id, str) or not memory_id:
             raise ValidationError("memory_id must be a non-empty string")
-        rows = visible(self.store.history_rows(f"memory_id = {F.sql_string(memory_id)}"))
+        scope = self._scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
+        where = f"memory_id = {F.sql_string(memory_id)}"
+        for k, v in scope.as_dict().items():
+            where += f" AND {k} = {F.sql_string(v)}"
+        rows = visible(self.store.history_rows(where))
         return [HistoryEvent(**r) for r in rows]
 
     def users(self, *, show_expired: bool = False) -> dict[str, Any]:

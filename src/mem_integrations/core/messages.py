@@ -9,7 +9,13 @@ from typing import Any
 from .errors import LimitExceededError, ValidationError
 from .records import Scope
 
-__all__ = ["Message", "is_agent_only", "normalize_messages", "storable_messages"]
+__all__ = [
+    "Message",
+    "bad_text_reason",
+    "is_agent_only",
+    "normalize_messages",
+    "storable_messages",
+]
 
 _ROLES = {"user", "assistant", "system", "tool"}
 
@@ -21,6 +27,21 @@ class Message:
     role: str
     content: str
     name: str | None = None
+
+
+def bad_text_reason(text: str) -> str | None:
+    """Why a string cannot be stored, or None.
+
+    NUL bytes and lone UTF-16 surrogates are valid in a Python ``str`` but not in UTF-8, so
+    they would fail deep inside Arrow with an untyped error after validation had passed.
+    """
+    if "\x00" in text:
+        return "contains a NUL byte"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid Unicode (lone surrogate)"
+    return None
 
 
 def _one(raw: Any) -> Message:
@@ -59,8 +80,10 @@ def normalize_messages(messages: Any, *, max_messages: int, max_chars: int) -> l
         raise LimitExceededError(f"at most {max_messages} messages per add, got {len(items)}")
     out = [_one(m) for m in items]
     for m in out:
-        if "\x00" in m.content:
-            raise ValidationError("message content contains a NUL byte")
+        for part in (m.content, m.name or ""):
+            reason = bad_text_reason(part)
+            if reason:
+                raise ValidationError(f"message {reason}")
         if len(m.content) > max_chars:
             raise LimitExceededError(
                 f"message of {len(m.content)} characters exceeds the limit of {max_chars}"

@@ -184,7 +184,7 @@ class Store:
         model_id: str,
         storage_options: dict[str, str] | None = None,
         read_consistency_interval: timedelta | None = timedelta(0),
-        optimize_every: int = 100,
+        optimize_every: int = 20,
         cleanup_older_than: timedelta = timedelta(hours=1),
     ) -> None:
         self.uri = uri
@@ -408,7 +408,8 @@ class Store:
 
     def _ensure_indexes(self) -> None:
         """Create scalar and full-text indexes once the table has rows (LanceDB needs data)."""
-        wanted: list[tuple[str, Any]] = [("id", BTree()), ("run_id", BTree())]
+        # hash: the duplicate check of every add looks rows up by content hash.
+        wanted: list[tuple[str, Any]] = [("id", BTree()), ("run_id", BTree()), ("hash", BTree())]
         wanted += [(c, Bitmap()) for c in SCOPE_INDEXED]
         wanted.append(("memory", FTS(with_position=False)))
         missing = [(c, cfg) for c, cfg in wanted if c not in self._indexed]
