@@ -8,7 +8,7 @@ from typing import Any
 import lancedb
 import pyarrow as pa
 import pytest
-from hypothesis import assume, HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from filter_cases import (
