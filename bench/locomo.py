@@ -180,7 +180,7 @@ def product_ranker(store: LoadedStore, q: Question, k: int) -> list[str]:
 
 
 def _where(store: LoadedStore, q: Question) -> str:
-    return store.memory._where(store.memory._scope(user_id=store.users[q.conv]), None)
+    return store.memory._where(store.memory._check.scope(user_id=store.users[q.conv]), None)
 
 
 def vector_ranker(store: LoadedStore, q: Question, k: int) -> list[str]:

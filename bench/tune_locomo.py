@@ -32,7 +32,7 @@ def candidates(store: Any, qs: list[Any]) -> list[dict[str, Any]]:
     out = []
     for q in qs:
         text = q.text
-        where = m._where(m._scope(user_id=store.users[q.conv]), None)
+        where = m._where(m._check.scope(user_id=store.users[q.conv]), None)
         qv = embed_query_checked(m.embedder, text)
         vec = m.store.vector_search(qv, where, POOL, ["id", "vector"]).to_pylist()
         fts = m.store.text_search(text, where, POOL, ["id", "vector"]).to_pylist()

@@ -8,10 +8,8 @@ framework adapters use.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +20,6 @@ from .clock import Clock, SystemClock, utc
 from .config import MemoryConfig
 from .embeddings import Embedder, default_embedder, embed_documents_checked, embed_query_checked
 from .errors import (
-    IdentityFieldError,
     LimitExceededError,
     MemoryNotFoundError,
     ScopeRequiredError,
@@ -30,67 +27,27 @@ from .errors import (
 )
 from .expiry import expired_sql, live_sql, parse_expiration
 from .extraction import Operation, plan_with_llm
-from .messages import bad_text_reason, normalize_messages, storable_messages
+from .messages import normalize_messages, storable_messages
 from .ranking import fuse
 from .records import AddEvent, AddResult, HistoryEvent, MemoryRecord, Page, Scope, SearchHit
 from .recovery import reconcile, visible
+from .rows import (
+    RECORD_COLUMNS,
+    content_hash,
+    history_event,
+    ids_sql,
+    record_fields,
+    rows_with_vectors,
+    to_record,
+)
 from .store import Store, memories_schema
+from .validation import Validator
 
-__all__ = ["UNSET", "Memory"]
+__all__ = ["UNSET", "Memory", "content_hash"]
 
 #: Sentinel for "argument not given", so that ``expiration_date=None`` can mean "clear it".
 UNSET: Any = type("Unset", (), {"__repr__": lambda self: "UNSET"})()
 
-IDENTITY_FIELDS = frozenset({"user_id", "agent_id", "run_id", "app_id", "actor_id", "id"})
-RECORD_COLUMNS = [
-    "id", "memory", "hash", "user_id", "agent_id", "run_id", "app_id", "actor_id", "role",
-    "categories", "metadata", "created_at", "updated_at", "expires_at",
-]  # fmt: skip
-
-
-def content_hash(text: str) -> str:
-    """Mem0's dedup key: the MD5 of the text (not a security boundary, just identity)."""
-    return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
-
-
-def _fields(row: Mapping[str, Any]) -> dict[str, Any]:
-    meta = row.get("metadata")
-    return {
-        "id": row["id"],
-        "memory": row["memory"],
-        "hash": row["hash"],
-        "metadata": json.loads(meta) if meta else None,
-        "categories": list(row.get("categories") or []),
-        "user_id": row.get("user_id"),
-        "agent_id": row.get("agent_id"),
-        "run_id": row.get("run_id"),
-        "app_id": row.get("app_id"),
-        "actor_id": row.get("actor_id"),
-        "role": row.get("role"),
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-        "expiration_date": row.get("expires_at"),
-    }
-
-
-def _record(row: Mapping[str, Any]) -> MemoryRecord:
-    return MemoryRecord(**_fields(row))
-
-
-def _rows_with_vectors(table: pa.Table) -> list[dict[str, Any]]:
-    """Rows as dicts, with the vector as a numpy view instead of 384 Python floats.
-
-    ``to_pylist`` on the vector column dominated the Python side of a search.
-    """
-    if table.num_rows == 0:
-        return []
-    rows: list[dict[str, Any]] = table.drop_columns(["vector"]).to_pylist()
-    column = table.column("vector").combine_chunks()
-    dim = column.type.list_size
-    mat = column.flatten().to_numpy(zero_copy_only=False).reshape(-1, dim)
-    for row, vec in zip(rows, mat, strict=True):
-        row["vector"] = vec
-    return rows
 
 
 class Memory:
@@ -108,6 +65,7 @@ class Memory:
             config = config.model_copy(update=overrides)
         self.config = config
         self.limits = config.limits
+        self._check = Validator(config.limits)
         self.clock: Clock = config.clock or SystemClock()
         self.embedder: Embedder = config.embedder or default_embedder()
         self.llm = config.llm
@@ -130,14 +88,6 @@ class Memory:
 
     # -- validation ---------------------------------------------------------------------------
 
-    def _scope(self, **ids: Any) -> Scope:
-        for name, value in ids.items():
-            if value is not None and (not isinstance(value, str) or not value.strip()):
-                raise ValidationError(f"{name} must be a non-empty string, got {value!r}")
-            if isinstance(value, str) and (bad_text_reason(value) or len(value) > 512):
-                raise ValidationError(f"{name} must be valid text of at most 512 characters")
-        return Scope(**ids)
-
     def _where(
         self,
         scope: Scope,
@@ -159,61 +109,6 @@ class Memory:
             sql = f"({sql}) AND {live_sql(self.clock.now())}"
         return sql
 
-    def _metadata(self, metadata: Any) -> str | None:
-        if metadata is None:
-            return None
-        if not isinstance(metadata, Mapping):
-            raise ValidationError(f"metadata must be a dict, got {type(metadata).__name__}")
-        bad = IDENTITY_FIELDS.intersection(metadata)
-        if bad:
-            raise IdentityFieldError(
-                f"metadata cannot set identity fields {sorted(bad)}; pass them as arguments"
-            )
-        try:
-            text = json.dumps(dict(metadata), ensure_ascii=False, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise ValidationError(f"metadata must be JSON-serialisable: {exc}") from exc
-        if "\\u0000" in text or bad_text_reason(text):
-            raise ValidationError("metadata contains a NUL character or invalid Unicode")
-        if len(text.encode()) > self.limits.max_metadata_bytes:
-            raise LimitExceededError(
-                f"metadata is {len(text.encode())} bytes; the limit is "
-                f"{self.limits.max_metadata_bytes}"
-            )
-        return text
-
-    def _categories(self, categories: Any) -> list[str]:
-        if categories is None:
-            return []
-        if isinstance(categories, str) or not isinstance(categories, Iterable):
-            raise ValidationError("categories must be a list of strings")
-        out = list(dict.fromkeys(categories))
-        if not all(isinstance(c, str) and c.strip() and not bad_text_reason(c) for c in out):
-            raise ValidationError("every category must be a non-empty, valid string")
-        if len(out) > self.limits.max_categories:
-            raise LimitExceededError(f"at most {self.limits.max_categories} categories")
-        return out
-
-    def _text(self, text: Any, what: str = "text") -> str:
-        if not isinstance(text, str) or not text.strip():
-            raise ValidationError(f"{what} must be a non-empty string")
-        reason = bad_text_reason(text)
-        if reason:
-            raise ValidationError(f"{what} {reason}")
-        if len(text) > self.limits.max_text_chars:
-            raise LimitExceededError(
-                f"{what} of {len(text)} characters exceeds the limit of "
-                f"{self.limits.max_text_chars}"
-            )
-        return text
-
-    def _top_k(self, top_k: Any, name: str = "top_k") -> int:
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-            raise ValidationError(f"{name} must be a positive integer, got {top_k!r}")
-        if top_k > self.limits.max_top_k:
-            raise LimitExceededError(f"{name} must be at most {self.limits.max_top_k}")
-        return top_k
-
     # -- housekeeping -------------------------------------------------------------------------
 
     def _housekeeping(self) -> None:
@@ -231,43 +126,14 @@ class Memory:
         if not rows:
             return {"purged": 0}
         ids = [r["id"] for r in rows]
-        self.store.delete(f"{where} AND {self._ids_sql(ids)}")
-        self._history([self._event(r, "EXPIRE", r["memory"], None, now, True) for r in rows])
+        self.store.delete(f"{where} AND {ids_sql(ids)}")
+        self._history([history_event(r, "EXPIRE", r["memory"], None, now, True) for r in rows])
         return {"purged": len(rows)}
 
     # -- rows and history ---------------------------------------------------------------------
 
-    @staticmethod
-    def _ids_sql(ids: Sequence[str]) -> str:
-        return "id IN (" + ", ".join(F.sql_string(i) for i in ids) + ")"
-
     def _rows(self, rows: list[dict[str, Any]]) -> pa.Table:
         return pa.Table.from_pylist(rows, schema=self._schema)
-
-    @staticmethod
-    def _event(
-        row: Mapping[str, Any],
-        event: str,
-        old: str | None,
-        new: str | None,
-        now: datetime,
-        deleted: bool = False,
-    ) -> dict[str, Any]:
-        return {
-            "id": str(uuid.uuid4()),
-            "memory_id": row["id"],
-            "event": event,
-            "old_memory": old,
-            "new_memory": new,
-            "actor_id": row.get("actor_id"),
-            "role": row.get("role"),
-            "user_id": row.get("user_id"),
-            "agent_id": row.get("agent_id"),
-            "run_id": row.get("run_id"),
-            "app_id": row.get("app_id"),
-            "created_at": now,
-            "is_deleted": deleted,
-        }
 
     def _history(self, events: list[dict[str, Any]]) -> None:
         self.store.add_history(events)
@@ -276,7 +142,7 @@ class Memory:
         if not ids:
             return {}
         cols = list(columns) if columns is not None else [*RECORD_COLUMNS, "vector"]
-        rows = self.store.query(self._ids_sql(ids), cols).to_pylist()
+        rows = self.store.query(ids_sql(ids), cols).to_pylist()
         return {r["id"]: r for r in rows}
 
     def _get_rows(
@@ -286,7 +152,7 @@ class Memory:
         for mid in memory_ids:
             if not isinstance(mid, str) or not mid:
                 raise ValidationError(f"memory_id must be a non-empty string, got {mid!r}")
-        where = self._ids_sql(memory_ids)
+        where = ids_sql(memory_ids)
         for k, v in scope.as_dict().items():
             where += f" AND {k} = {F.sql_string(v)}"
         if not show_expired:
@@ -348,14 +214,14 @@ class Memory:
         custom_categories: Sequence[str | Mapping[str, str]] | None = None,
     ) -> AddResult:
         """Typed form of :meth:`add`."""
-        scope = self._scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
+        scope = self._check.scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
         if scope.is_empty():
             raise ScopeRequiredError("add needs at least one of user_id, agent_id, run_id, app_id")
         msgs = normalize_messages(
             messages, max_messages=self.limits.max_messages, max_chars=self.limits.max_text_chars
         )
-        meta = self._metadata(metadata)
-        cats = self._categories(categories)
+        meta = self._check.metadata(metadata)
+        cats = self._check.categories(categories)
         expires = parse_expiration(expiration_date)
         if self.llm is not None and infer:
             ops = plan_with_llm(
@@ -412,7 +278,7 @@ class Memory:
             new_rows.append(row)
             to_embed.append(op.text)
             events.append(AddEvent(id=row["id"], memory=op.text, event="ADD"))
-            history.append(self._event(row, "ADD", None, op.text, now))
+            history.append(history_event(row, "ADD", None, op.text, now))
 
         changed = [op for op in ops if op.event in ("UPDATE", "DELETE", "NONE")]
         current: dict[str, Any] = self._fetch([op.memory_id for op in changed if op.memory_id])
@@ -428,7 +294,7 @@ class Memory:
             if op.event == "DELETE":
                 deleted.append(cur["id"])
                 events.append(AddEvent(id=cur["id"], memory=cur["memory"], event="DELETE"))
-                history.append(self._event(cur, "DELETE", cur["memory"], None, now, True))
+                history.append(history_event(cur, "DELETE", cur["memory"], None, now, True))
                 continue
             assert op.text is not None
             new = {**cur, "memory": op.text, "hash": content_hash(op.text), "updated_at": now}
@@ -441,7 +307,7 @@ class Memory:
                     id=cur["id"], memory=op.text, event="UPDATE", previous_memory=cur["memory"]
                 )
             )
-            history.append(self._event(cur, "UPDATE", cur["memory"], op.text, now))
+            history.append(history_event(cur, "UPDATE", cur["memory"], op.text, now))
 
         vectors = embed_documents_checked(self.embedder, to_embed) if to_embed else None
         for i, cur in enumerate([*new_rows, *updated_rows]):
@@ -462,7 +328,7 @@ class Memory:
             .when_not_matched_insert_all()
         )
         if delete_ids:
-            builder = builder.when_not_matched_by_source_delete(self._ids_sql(delete_ids))
+            builder = builder.when_not_matched_by_source_delete(ids_sql(delete_ids))
         builder.execute(self._rows(rows))
         self.store._after_commit()
 
@@ -516,15 +382,15 @@ class Memory:
         ``record_access=False`` is for internal lookups (extraction, dedup) that should not
         count as the user touching a memory.
         """
-        text = self._text(query, "query")
-        k = self._top_k(top_k if top_k is not None else (limit if limit is not None else 10))
+        text = self._check.text(query, "query")
+        k = self._check.top_k(top_k if top_k is not None else (limit if limit is not None else 10))
         if threshold is not None and (
             isinstance(threshold, bool)
             or not isinstance(threshold, (int, float))
             or not 0.0 <= threshold <= 1.0
         ):
             raise ValidationError(f"threshold must be a number in [0, 1], got {threshold!r}")
-        scope = self._scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
+        scope = self._check.scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
         where = self._where(scope, filters, show_expired=show_expired)
         use_decay = self.decay.enabled if decay is None else bool(decay)
         pool = k * self.config.candidate_multiplier
@@ -533,12 +399,12 @@ class Memory:
         qvec = embed_query_checked(self.embedder, text)
         cols = [*RECORD_COLUMNS, "vector"]
         vec_table, fts_table = self.store.hybrid_search(qvec, text, where, pool, cols)
-        vec, fts = _rows_with_vectors(vec_table), _rows_with_vectors(fts_table)
+        vec, fts = rows_with_vectors(vec_table), rows_with_vectors(fts_table)
         ranked = fuse(qvec, vec, fts, self.config.vector_weight)
         kept = [(row, rel) for row, rel in ranked if threshold is None or rel >= threshold]
         if not use_decay:
             kept = kept[:k]  # build records only for what is returned
-        hits = [SearchHit(**_fields(row), score=rel, relevance=rel) for row, rel in kept]
+        hits = [SearchHit(**record_fields(row), score=rel, relevance=rel) for row, rel in kept]
         if use_decay:
             hits = self.decay.rerank(hits, limit=k)
         hits = hits[:k]
@@ -575,8 +441,8 @@ class Memory:
         show_expired: bool = False,
     ) -> MemoryRecord:
         """Typed form of :meth:`get`."""
-        scope = self._scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
-        return _record(self._get_row(memory_id, scope, show_expired=show_expired))
+        scope = self._check.scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
+        return to_record(self._get_row(memory_id, scope, show_expired=show_expired))
 
     def get_all(
         self,
@@ -629,21 +495,21 @@ class Memory:
             raise ValidationError(f"page_size must be a positive integer, got {page_size!r}")
         if page_size > self.limits.max_page_size:
             raise LimitExceededError(f"page_size must be at most {self.limits.max_page_size}")
-        scope = self._scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
+        scope = self._check.scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
         extra: list[F.Node | None] = []
         if categories is not None:
-            cats = self._categories(categories)
+            cats = self._check.categories(categories)
             if cats:
                 extra.append(F.parse_filters({"categories": {"in": cats}}))
         if keywords is not None:
-            extra.append(F.parse_filters({"keywords": {"icontains": self._text(keywords)}}))
+            extra.append(F.parse_filters({"keywords": {"icontains": self._check.text(keywords)}}))
         where = self._where(scope, filters, show_expired=show_expired, extra=extra)
         keys = self.store.query(where, ["id", "created_at"]).to_pylist()
         keys.sort(key=lambda r: (r["created_at"], r["id"]), reverse=True)
         start = (page - 1) * page_size
         ids = [r["id"] for r in keys[start : start + page_size]]
         rows = self._fetch(ids, RECORD_COLUMNS)
-        results = [_record(rows[i]) for i in ids if i in rows]
+        results = [to_record(rows[i]) for i in ids if i in rows]
         return Page(
             count=len(keys), page=page, page_size=page_size,
             next=page + 1 if start + page_size < len(keys) else None,
@@ -675,7 +541,7 @@ class Memory:
         ):
             if value is not UNSET:
                 item[key] = value
-        scope = self._scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
+        scope = self._check.scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
         record = self._update_many([item], scope)[0]
         return {"message": "Memory updated successfully!", **record.to_dict()}
 
@@ -692,28 +558,11 @@ class Memory:
 
         Scope ids, if given, confine the batch: an id outside the scope fails the whole batch.
         """
-        scope = self._scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
-        records = self._update_many(self._batch(memories), scope)
+        scope = self._check.scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
+        records = self._update_many(self._check.batch(memories), scope)
         return {"message": f"Successfully updated {len(records)} memories", "results": [
             r.to_dict() for r in records
         ]}  # fmt: skip
-
-    def _batch(self, items: Any) -> list[Mapping[str, Any]]:
-        if isinstance(items, (str, Mapping)) or not isinstance(items, Sequence):
-            raise ValidationError("batch operations take a list of {'memory_id': ...} dicts")
-        if not items:
-            raise ValidationError("batch is empty")
-        if len(items) > self.limits.max_batch:
-            raise LimitExceededError(
-                f"at most {self.limits.max_batch} items per batch, got {len(items)}"
-            )
-        for it in items:
-            if not isinstance(it, Mapping) or not isinstance(it.get("memory_id"), str):
-                raise ValidationError("every batch item needs a string 'memory_id'")
-        ids = [it["memory_id"] for it in items]
-        if len(set(ids)) != len(ids):
-            raise ValidationError("a batch names the same memory_id twice")
-        return list(items)
 
     def _update_many(self, items: Sequence[Mapping[str, Any]], scope: Scope) -> list[MemoryRecord]:
         known = {"memory_id", "text", "metadata", "categories", "expiration_date"}
@@ -724,11 +573,11 @@ class Memory:
                 raise ValidationError(f"unknown update fields {sorted(unknown)}")
             change: dict[str, Any] = {}
             if it.get("text") is not None:
-                change["memory"] = self._text(it["text"])
+                change["memory"] = self._check.text(it["text"])
             if "metadata" in it:
-                change["metadata"] = self._metadata(it["metadata"])
+                change["metadata"] = self._check.metadata(it["metadata"])
             if "categories" in it:
-                change["categories"] = self._categories(it["categories"])
+                change["categories"] = self._check.categories(it["categories"])
             if "expiration_date" in it:
                 change["expires_at"] = parse_expiration(it["expiration_date"])
             if not change:
@@ -747,14 +596,14 @@ class Memory:
                 new["hash"] = content_hash(change["memory"])
                 to_embed.append(len(new_rows))
             new_rows.append(new)
-            history.append(self._event(old, "UPDATE", old["memory"], new["memory"], now))
+            history.append(history_event(old, "UPDATE", old["memory"], new["memory"], now))
         if to_embed:
             vecs = embed_documents_checked(self.embedder, [new_rows[i]["memory"] for i in to_embed])
             for j, i in enumerate(to_embed):
                 new_rows[i]["vector"] = vecs[j]
         self.store.upsert(self._rows(new_rows))
         self._history(history)
-        return [_record(r) for r in new_rows]
+        return [to_record(r) for r in new_rows]
 
     def put(
         self,
@@ -826,9 +675,9 @@ class Memory:
                 to_embed.append(len(rows))
             rows.append(row)
             history.append(
-                self._event(row, "UPDATE", old["memory"], row["memory"], now)
+                history_event(row, "UPDATE", old["memory"], row["memory"], now)
                 if old is not None
-                else self._event(row, "ADD", None, row["memory"], now)
+                else history_event(row, "ADD", None, row["memory"], now)
             )
         if to_embed:
             vecs = embed_documents_checked(self.embedder, [rows[i]["memory"] for i in to_embed])
@@ -836,7 +685,7 @@ class Memory:
                 rows[i]["vector"] = vecs[j]
         self.store.upsert(self._rows(rows))
         self._history(history)
-        return [_record(r) for r in rows]
+        return [to_record(r) for r in rows]
 
     def _put_plan(self, item: Mapping[str, Any]) -> dict[str, Any]:
         """Validate one ``put`` item into a row without hash, vector or defaulted times."""
@@ -850,7 +699,7 @@ class Memory:
             raise ValidationError("memory_id must be a non-empty string without NUL")
         if len(memory_id) > 512:
             raise LimitExceededError("memory_id must be at most 512 characters")
-        scope = self._scope(**{k: item.get(k) for k in Scope.model_fields})
+        scope = self._check.scope(**{k: item.get(k) for k in Scope.model_fields})
         if scope.is_empty():
             raise ScopeRequiredError("put needs at least one of user_id, agent_id, run_id, app_id")
         # restore (import of an export): the record's own provenance instead of "now"
@@ -865,10 +714,10 @@ class Memory:
             if ident is not None and (not isinstance(ident, str) or "\x00" in ident):
                 raise ValidationError(f"{name} must be a string without NUL, got {ident!r}")
         return {
-            "id": memory_id, "memory": self._text(item.get("text")), **scope.model_dump(),
+            "id": memory_id, "memory": self._check.text(item.get("text")), **scope.model_dump(),
             "actor_id": item.get("actor_id"), "role": item.get("role"),
-            "categories": self._categories(item.get("categories")),
-            "metadata": self._metadata(item.get("metadata")),
+            "categories": self._check.categories(item.get("categories")),
+            "metadata": self._check.metadata(item.get("metadata")),
             "expires_at": parse_expiration(item.get("expiration_date")), **stamps,
         }  # fmt: skip
 
@@ -882,7 +731,7 @@ class Memory:
         app_id: str | None = None,
     ) -> dict[str, Any]:
         """Delete one memory (history keeps a DELETE event with its last text)."""
-        scope = self._scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
+        scope = self._check.scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
         row = self._get_row(memory_id, scope, show_expired=True)
         self._delete_rows([row])
         return {"message": "Memory deleted successfully!"}
@@ -900,8 +749,8 @@ class Memory:
 
         Scope ids, if given, confine the batch: an id outside the scope fails the whole batch.
         """
-        scope = self._scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
-        items = self._batch(memories)
+        scope = self._check.scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
+        items = self._check.batch(memories)
         found = self._get_rows([it["memory_id"] for it in items], scope, show_expired=True)
         rows = list(found.values())
         self._delete_rows(rows)
@@ -911,8 +760,8 @@ class Memory:
         if not rows:
             return
         now = self.clock.now()
-        self.store.delete(self._ids_sql([r["id"] for r in rows]))
-        self._history([self._event(r, "DELETE", r["memory"], None, now, True) for r in rows])
+        self.store.delete(ids_sql([r["id"] for r in rows]))
+        self._history([history_event(r, "DELETE", r["memory"], None, now, True) for r in rows])
 
     def delete_all(
         self,
@@ -924,7 +773,7 @@ class Memory:
         filters: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Delete every memory of a scope (optionally narrowed by filters)."""
-        scope = self._scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
+        scope = self._check.scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
         where = self._where(scope, filters, show_expired=True)
         rows = self.store.query(where, RECORD_COLUMNS).to_pylist()
         self._delete_rows(rows)
@@ -964,7 +813,7 @@ class Memory:
         """Typed form of :meth:`history`."""
         if not isinstance(memory_id, str) or not memory_id:
             raise ValidationError("memory_id must be a non-empty string")
-        scope = self._scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
+        scope = self._check.scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
         where = f"memory_id = {F.sql_string(memory_id)}"
         for k, v in scope.as_dict().items():
             where += f" AND {k} = {F.sql_string(v)}"
@@ -1004,7 +853,7 @@ class Memory:
         app_id: str | None = None,
     ) -> dict[str, Any]:
         """Delete every memory of the named entities (each id independently)."""
-        scope = self._scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
+        scope = self._check.scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
         if scope.is_empty():
             raise ScopeRequiredError("delete_users needs a user_id, agent_id, run_id or app_id")
         where = " OR ".join(f"{k} = {F.sql_string(v)}" for k, v in scope.as_dict().items())

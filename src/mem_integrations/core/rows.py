@@ -1,0 +1,113 @@
+"""Row helpers: LanceDB rows <-> records, history rows, id lists.
+
+Kept apart from ``memory.py`` so the write and read paths share one definition of what a row
+and a history event look like.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+from . import filters as F
+from .records import MemoryRecord
+
+__all__ = [
+    "RECORD_COLUMNS",
+    "content_hash",
+    "history_event",
+    "ids_sql",
+    "record_fields",
+    "rows_with_vectors",
+    "to_record",
+]
+
+RECORD_COLUMNS = [
+    "id", "memory", "hash", "user_id", "agent_id", "run_id", "app_id", "actor_id", "role",
+    "categories", "metadata", "created_at", "updated_at", "expires_at",
+]  # fmt: skip
+
+
+def content_hash(text: str) -> str:
+    """Mem0's dedup key: the MD5 of the text (not a security boundary, just identity)."""
+    return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def record_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored row as the fields of a :class:`MemoryRecord` (metadata decoded from JSON)."""
+    meta = row.get("metadata")
+    return {
+        "id": row["id"],
+        "memory": row["memory"],
+        "hash": row["hash"],
+        "metadata": json.loads(meta) if meta else None,
+        "categories": list(row.get("categories") or []),
+        "user_id": row.get("user_id"),
+        "agent_id": row.get("agent_id"),
+        "run_id": row.get("run_id"),
+        "app_id": row.get("app_id"),
+        "actor_id": row.get("actor_id"),
+        "role": row.get("role"),
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "expiration_date": row.get("expires_at"),
+    }
+
+
+def to_record(row: Mapping[str, Any]) -> MemoryRecord:
+    """A stored row as a validated record."""
+    return MemoryRecord(**record_fields(row))
+
+
+def rows_with_vectors(table: pa.Table) -> list[dict[str, Any]]:
+    """Rows as dicts, with the vector as a numpy view instead of 384 Python floats.
+
+    ``to_pylist`` on the vector column dominated the Python side of a search.
+    """
+    if table.num_rows == 0:
+        return []
+    rows: list[dict[str, Any]] = table.drop_columns(["vector"]).to_pylist()
+    column = table.column("vector").combine_chunks()
+    dim = column.type.list_size
+    mat = column.flatten().to_numpy(zero_copy_only=False).reshape(-1, dim)
+    for row, vec in zip(rows, mat, strict=True):
+        row["vector"] = vec
+    return rows
+
+
+
+def ids_sql(ids: Sequence[str]) -> str:
+    """``id IN (...)`` with every id escaped: ids come from callers and LLMs."""
+    return "id IN (" + ", ".join(F.sql_string(i) for i in ids) + ")"
+
+
+def history_event(
+    row: Mapping[str, Any],
+    event: str,
+    old: str | None,
+    new: str | None,
+    now: datetime,
+    deleted: bool = False,
+) -> dict[str, Any]:
+    """One history row; it carries the memory's scope so history reads can be scoped too."""
+    return {
+        "id": str(uuid.uuid4()),
+        "memory_id": row["id"],
+        "event": event,
+        "old_memory": old,
+        "new_memory": new,
+        "actor_id": row.get("actor_id"),
+        "role": row.get("role"),
+        "user_id": row.get("user_id"),
+        "agent_id": row.get("agent_id"),
+        "run_id": row.get("run_id"),
+        "app_id": row.get("app_id"),
+        "created_at": now,
+        "is_deleted": deleted,
+    }
