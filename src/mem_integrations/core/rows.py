@@ -81,7 +81,6 @@ def rows_with_vectors(table: pa.Table) -> list[dict[str, Any]]:
     return rows
 
 
-
 def ids_sql(ids: Sequence[str]) -> str:
     """``id IN (...)`` with every id escaped: ids come from callers and LLMs."""
     return "id IN (" + ", ".join(F.sql_string(i) for i in ids) + ")"
