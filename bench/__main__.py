@@ -158,7 +158,11 @@ def main() -> None:
             continue
         log(f"{extra}: running bench/bench_{extra}.py ...")
         proc = subprocess.run(
-            [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=1800
+            [sys.executable, "-m", f"bench.bench_{extra}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=1800,
         )
         result[extra] = {"returncode": proc.returncode, "stdout_tail": proc.stdout[-4000:]}
     result["total_s"] = round(time.perf_counter() - t_start, 1)

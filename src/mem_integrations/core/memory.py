@@ -402,8 +402,9 @@ class Memory:
         vec, fts = rows_with_vectors(vec_table), rows_with_vectors(fts_table)
         ranked = fuse(qvec, vec, fts, self.config.vector_weight)
         kept = [(row, rel) for row, rel in ranked if threshold is None or rel >= threshold]
-        if not use_decay:
-            kept = kept[:k]  # build records only for what is returned
+        # Build records only for what can be returned: top_k, or with decay the 3 x top_k most
+        # relevant candidates, which decay reorders before truncating to top_k.
+        kept = kept[: 3 * k if use_decay else k]
         hits = [SearchHit(**record_fields(row), score=rel, relevance=rel) for row, rel in kept]
         if use_decay:
             hits = self.decay.rerank(hits, limit=k)
