@@ -34,15 +34,25 @@ from mem_integrations.core.filters import (
     to_sql,
 )
 
-SCHEMA = pa.schema([
-    ("id", pa.string()), ("memory", pa.string()), ("hash", pa.string()),
-    ("vector", pa.list_(pa.float32(), 4)), ("user_id", pa.string()), ("agent_id", pa.string()),
-    ("run_id", pa.string()), ("app_id", pa.string()), ("actor_id", pa.string()),
-    ("role", pa.string()), ("categories", pa.list_(pa.string())),
-    ("metadata", pa.json_(pa.utf8())),
-    ("created_at", pa.timestamp("us", tz="UTC")), ("updated_at", pa.timestamp("us", tz="UTC")),
-    ("expires_at", pa.timestamp("us", tz="UTC")),
-])
+SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("memory", pa.string()),
+        ("hash", pa.string()),
+        ("vector", pa.list_(pa.float32(), 4)),
+        ("user_id", pa.string()),
+        ("agent_id", pa.string()),
+        ("run_id", pa.string()),
+        ("app_id", pa.string()),
+        ("actor_id", pa.string()),
+        ("role", pa.string()),
+        ("categories", pa.list_(pa.string())),
+        ("metadata", pa.json_(pa.utf8())),
+        ("created_at", pa.timestamp("us", tz="UTC")),
+        ("updated_at", pa.timestamp("us", tz="UTC")),
+        ("expires_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
 
 OK_CASES = [c for c in FILTER_CASES if not isinstance(c.expected, type)]
 BAD_CASES = [c for c in FILTER_CASES if isinstance(c.expected, type)]
@@ -53,8 +63,9 @@ def _arrow_rows() -> pa.Table:
     for i, row in enumerate(FILTER_ROWS):
         vector = [0.0] * 4
         vector[i % 4] = 1.0
-        rows.append({**row, "hash": f"h{i}", "vector": vector,
-                     "metadata": filter_row_metadata_json(row)})
+        rows.append(
+            {**row, "hash": f"h{i}", "vector": vector, "metadata": filter_row_metadata_json(row)}
+        )
     return pa.Table.from_pylist(rows, schema=SCHEMA)
 
 
@@ -123,7 +134,8 @@ def test_injection_text_only_inside_literals(case: FilterCase) -> None:
 
 
 @pytest.mark.parametrize(
-    "case", [c for c in OK_CASES if c.injection and not c.expected], ids=lambda c: c.name)
+    "case", [c for c in OK_CASES if c.injection and not c.expected], ids=lambda c: c.name
+)
 def test_delete_with_injection_filter_deletes_nothing(tmp_path: Path, case: FilterCase) -> None:
     table = _make_table(tmp_path)
     sql = _compile(case.filters)
@@ -228,8 +240,12 @@ def test_none_and_empty() -> None:
 
 def test_tree_shape() -> None:
     node = parse_filters({"user_id": "a", "NOT": {"OR": [{"run_id": "r"}, {"app_id": "x"}]}})
-    assert node == And((Leaf("user_id", "eq", "a"),
-                        Not(Or((Leaf("run_id", "eq", "r"), Leaf("app_id", "eq", "x"))))))
+    assert node == And(
+        (
+            Leaf("user_id", "eq", "a"),
+            Not(Or((Leaf("run_id", "eq", "r"), Leaf("app_id", "eq", "x")))),
+        )
+    )
     assert parse_filters({"user_id": None}) == Leaf("user_id", "missing", None)
     assert parse_filters({"user_id": "*"}) == Leaf("user_id", "exists", None)
     assert parse_filters({"memory_id": "x"}) == Leaf("id", "eq", "x")
@@ -247,19 +263,26 @@ def test_error_messages_name_field_and_op() -> None:
 
 
 def test_scope_values() -> None:
-    node = parse_filters({
-        "AND": [{"user_id": "alex"}, {"agent_id": {"in": ["a", "b"]}},
-                {"OR": [{"run_id": "r1"}, {"app_id": "x"}]}],
-        "NOT": {"app_id": "y"},
-        "actor_id": "alex",
-    })
+    node = parse_filters(
+        {
+            "AND": [
+                {"user_id": "alex"},
+                {"agent_id": {"in": ["a", "b"]}},
+                {"OR": [{"run_id": "r1"}, {"app_id": "x"}]},
+            ],
+            "NOT": {"app_id": "y"},
+            "actor_id": "alex",
+        }
+    )
     assert scope_values(node) == {"user_id": {"alex"}, "agent_id": {"a", "b"}}
     assert scope_values(None) == {}
     assert scope_values(parse_filters({"user_id": {"ne": "a"}})) == {}
     assert scope_values(parse_filters({"user_id": "*"})) == {}
     assert scope_values(parse_filters({"OR": [{"user_id": "a"}, {"user_id": "b"}]})) == {}
     assert scope_values(and_(eq("run_id", "r"), parse_filters({"user_id": "u"}))) == {
-        "run_id": {"r"}, "user_id": {"u"}}
+        "run_id": {"r"},
+        "user_id": {"u"},
+    }
     assert set(SCOPE_FIELDS) == {"user_id", "agent_id", "run_id", "app_id"}
 
 
@@ -299,7 +322,8 @@ def test_sql_timestamp(table: Any) -> None:
     cast = "'Timestamp(Microsecond, Some(\"UTC\"))')"
     assert sql_timestamp(moment) == f"arrow_cast('2024-07-02 00:00:00.000000', {cast}"
     assert sql_timestamp(datetime(1, 2, 3, 4, 5, 6, 7)) == (
-        f"arrow_cast('0001-02-03 04:05:06.000007', {cast}")
+        f"arrow_cast('0001-02-03 04:05:06.000007', {cast}"
+    )
     sql = f"created_at = {sql_timestamp(moment)}"
     assert _ids_scan(table, sql) == {"m03"}
     exact = f"created_at = {sql_timestamp(datetime(2024, 7, 1, 23, 59, 59, 999999))}"
@@ -313,16 +337,24 @@ def test_date_edges_do_not_overflow(table: Any) -> None:
     assert _ids_scan(table, _compile({"created_at": {"gt": datetime.max}})) == set()
     aware = datetime(2024, 7, 1, 23, 0, tzinfo=timezone(timedelta(hours=-5)))
     assert _ids_scan(table, _compile({"created_at": {"gte": aware}})) == {
-        "m06", "m07", "m08", "m09"}
+        "m06",
+        "m07",
+        "m08",
+        "m09",
+    }
     assert datetime.now(UTC) > datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def test_negated_leaves_are_two_valued(table: Any) -> None:
     # A NULL under NOT would drop rows where the field is missing; positive leaves may be NULL
     # (WHERE treats that as false, and bare leaves keep scalar indexes usable).
-    for filters in ({"user_id": "alex"}, {"metadata": {"type": "pref"}},
-                    {"categories": "travel"}, {"expiration_date": {"gt": "2024-01-01"}},
-                    {"metadata": {"priority": {"gt": 1}}}):
+    for filters in (
+        {"user_id": "alex"},
+        {"metadata": {"type": "pref"}},
+        {"categories": "travel"},
+        {"expiration_date": {"gt": "2024-01-01"}},
+        {"metadata": {"priority": {"gt": 1}}},
+    ):
         sql = _compile({"NOT": filters})
         assert "coalesce" in sql
         rows = table.search().where("true").select({"v": sql}).limit(100).to_list()
@@ -337,12 +369,12 @@ def test_programmatic_tree_too_deep_for_sql_is_rejected() -> None:
         to_sql(node)
 
 
-_text = st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]),
-                max_size=40)
+_text = st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=40)
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(value=_text)
 def test_arbitrary_text_is_only_ever_a_literal(table: Any, value: str) -> None:
     assume(value != "*")  # the "field is present" wildcard, not a literal
@@ -351,7 +383,10 @@ def test_arbitrary_text_is_only_ever_a_literal(table: Any, value: str) -> None:
     assert _ids_scan(table, _compile({"user_id": {"ne": value}})) == ALL_IDS - users
     hits = {r["id"] for r in FILTER_ROWS if value in r["memory"]}
     assert _ids_scan(table, _compile({"keywords": {"contains": value}})) == hits
-    keyed = {r["id"] for r in FILTER_ROWS
-             if value and r["metadata"] and r["metadata"].get(value) is not None}
+    keyed = {
+        r["id"]
+        for r in FILTER_ROWS
+        if value and r["metadata"] and r["metadata"].get(value) is not None
+    }
     if value:
         assert _ids_scan(table, _compile({"metadata": {value: "*"}})) == keyed

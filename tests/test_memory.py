@@ -313,3 +313,20 @@ def test_batch_ops_and_history_confined_by_optional_scope(memory: Memory) -> Non
     assert [h["event"] for h in memory.history(a, user_id="alice")] == ["ADD"]
     memory.batch_delete([{"memory_id": b}], user_id="bob")
     assert memory.get_all(user_id="bob")["results"] == []
+
+
+def test_set_expiration_moves_expiry_only(memory: Memory, clock: FrozenClock) -> None:
+    mid = memory.add("session note", user_id="u", expiration_date=clock.now() + timedelta(hours=1))[
+        "results"
+    ][0]["id"]
+    before = memory.get(mid)
+    clock.advance(minutes=30)
+    assert memory.set_expiration([mid], clock.now() + timedelta(hours=1), user_id="u") == 1
+    after = memory.get(mid)
+    assert after["expiration_date"] > before["expiration_date"]
+    assert after["updated_at"] == before["updated_at"]
+    assert [h["event"] for h in memory.history(mid)] == ["ADD"]
+    with pytest.raises(MemoryNotFoundError):
+        memory.set_expiration([mid], None, user_id="someone-else")
+    clock.advance(minutes=45)  # past the old expiry, inside the new one
+    assert memory.get(mid)["memory"] == "session note"

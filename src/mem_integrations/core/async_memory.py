@@ -79,6 +79,12 @@ class AsyncMemory:
         """See :meth:`Memory.update`."""
         return await self._run(self.sync.update, memory_id, data, **kwargs)
 
+    async def set_expiration(
+        self, memory_ids: Sequence[str], expiration_date: Any, **kwargs: Any
+    ) -> int:
+        """See :meth:`Memory.set_expiration`."""
+        return await self._run(self.sync.set_expiration, memory_ids, expiration_date, **kwargs)
+
     async def put(self, memory_id: str, text: str, **kwargs: Any) -> MemoryRecord:
         """See :meth:`Memory.put`."""
         return await self._run(self.sync.put, memory_id, text, **kwargs)

@@ -39,8 +39,21 @@ from typing import Any, TypeAlias
 
 from mem_integrations.core.errors import InvalidFilterError
 
-__all__ = ["SCOPE_FIELDS", "And", "Leaf", "Node", "Not", "Or", "and_", "eq", "parse_filters",
-           "scope_values", "sql_string", "sql_timestamp", "to_sql"]
+__all__ = [
+    "SCOPE_FIELDS",
+    "And",
+    "Leaf",
+    "Node",
+    "Not",
+    "Or",
+    "and_",
+    "eq",
+    "parse_filters",
+    "scope_values",
+    "sql_string",
+    "sql_timestamp",
+    "to_sql",
+]
 
 SCOPE_FIELDS = ("user_id", "agent_id", "run_id", "app_id")
 MAX_DEPTH = 32
@@ -51,8 +64,12 @@ MAX_METADATA_KEY = 128
 _MAX_SQL_COST = 40
 
 _STRING_FIELDS = frozenset((*SCOPE_FIELDS, "actor_id", "role"))
-_TIME_COLUMNS = {"created_at": "created_at", "updated_at": "updated_at",
-                 "expiration_date": "expires_at", "expires_at": "expires_at"}
+_TIME_COLUMNS = {
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "expiration_date": "expires_at",
+    "expires_at": "expires_at",
+}
 _ALIASES = {"memory_id": "id"}
 _OPS: dict[str, frozenset[str]] = {
     "string": frozenset({"eq", "ne", "in", "nin", "contains", "icontains", "exists", "missing"}),
@@ -60,8 +77,22 @@ _OPS: dict[str, frozenset[str]] = {
     "time": frozenset({"eq", "ne", "gt", "gte", "lt", "lte", "exists", "missing"}),
     "categories": frozenset({"eq", "ne", "in", "nin", "contains", "exists", "missing"}),
     "keywords": frozenset({"contains", "icontains"}),
-    "metadata": frozenset({"eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "contains",
-                           "icontains", "exists", "missing"}),
+    "metadata": frozenset(
+        {
+            "eq",
+            "ne",
+            "gt",
+            "gte",
+            "lt",
+            "lte",
+            "in",
+            "nin",
+            "contains",
+            "icontains",
+            "exists",
+            "missing",
+        }
+    ),
 }
 _USER_OPS = frozenset({"eq", "ne", "gt", "gte", "lt", "lte", "in", "nin", "contains", "icontains"})
 # Negative operators compile as NOT of their positive twin, which gives the missing-field rules.
@@ -113,7 +144,6 @@ def _fail(msg: str) -> InvalidFilterError:
     return InvalidFilterError(f"invalid filter: {msg}")
 
 
-
 def sql_string(value: str) -> str:
     """Quote ``value`` as a SQL string literal; the only way text enters generated SQL."""
     if not isinstance(value, str):
@@ -135,8 +165,10 @@ def sql_timestamp(value: datetime) -> str:
     """
     if value.tzinfo is not None:
         value = value.astimezone(UTC)
-    text = (f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
-            f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}")
+    text = (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
+        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
+    )
     return f"arrow_cast('{text}', 'Timestamp(Microsecond, Some(\"UTC\"))')"
 
 
@@ -147,7 +179,6 @@ def _sql_number(value: float) -> str:
 def _like(value: str) -> str:
     escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return sql_string(f"%{escaped}%")
-
 
 
 def parse_filters(filters: Mapping[str, Any] | None) -> Node | None:
@@ -353,7 +384,6 @@ def _meta_scalar(where: str, value: Any) -> str | bool | float:
     raise _fail(f"{where}: nested or unsupported value type {type(value).__name__}")
 
 
-
 def and_(*nodes: Node | None) -> Node | None:
     """AND the given nodes together, skipping ``None``; ``None`` if nothing is left."""
     kept: list[Node] = []
@@ -381,7 +411,6 @@ def scope_values(node: Node | None) -> dict[str, set[str]]:
     return found
 
 
-
 def to_sql(node: Node | None) -> str | None:
     """Compile a tree to a where-clause; ``None`` when there is no filter."""
     if node is None:
@@ -401,8 +430,9 @@ def _normal(node: Node, neg: bool) -> _Norm:
         return _normal(node.child, not neg)
     if isinstance(node, Leaf):
         positive = _NEGATIVE.get(node.op)
-        sql = _leaf_sql(node if positive is None else Leaf(node.field, positive, node.value,
-                                                           node.key))
+        sql = _leaf_sql(
+            node if positive is None else Leaf(node.field, positive, node.value, node.key)
+        )
         if neg != (positive is not None):
             # Only a negated leaf needs NULL made false: with NOT pushed to the leaves, the
             # rest is monotone, and WHERE already treats NULL as false. Leaving positive
@@ -447,8 +477,11 @@ def _leaf_sql(leaf: Leaf) -> str:
         return _meta_sql(leaf.key, op, value)
     col = _TIME_COLUMNS.get(leaf.field, leaf.field)
     if op == "exists":
-        return f"coalesce(cardinality({col}) > 0, false)" if kind == "categories" \
+        return (
+            f"coalesce(cardinality({col}) > 0, false)"
+            if kind == "categories"
             else f"({col} IS NOT NULL)"
+        )
     if kind == "categories":
         if op == "in":
             expr = f"array_has_any({col}, make_array({_in_list(value)}))"
@@ -500,10 +533,13 @@ def _meta_sql(key: str, op: str, value: Any) -> str:
     path = sql_string("$[" + json.dumps(key, ensure_ascii=False) + "]")
     raw = f"json_extract(metadata, {path})"  # compact JSON text of the value, NULL if absent
     # Typed getters raise on values of another JSON type, so guard them by the raw text.
-    text = (f"CASE WHEN starts_with({raw}, '\"') "
-            f"THEN json_get_string(metadata, {sql_string(key)}) END")
-    num = (f"CASE WHEN regexp_like({raw}, '^-?[0-9]') "
-           f"THEN json_get_float(metadata, {sql_string(key)}) END")
+    text = (
+        f"CASE WHEN starts_with({raw}, '\"') THEN json_get_string(metadata, {sql_string(key)}) END"
+    )
+    num = (
+        f"CASE WHEN regexp_like({raw}, '^-?[0-9]') "
+        f"THEN json_get_float(metadata, {sql_string(key)}) END"
+    )
     if op == "exists":
         expr = f"{raw} <> 'null'"
     elif op in ("contains", "icontains"):

@@ -49,7 +49,6 @@ __all__ = ["UNSET", "Memory", "content_hash"]
 UNSET: Any = type("Unset", (), {"__repr__": lambda self: "UNSET"})()
 
 
-
 class Memory:
     """Long-term memory for one store: add, search, list, update, delete, history.
 
@@ -605,6 +604,34 @@ class Memory:
         self.store.upsert(self._rows(new_rows))
         self._history(history)
         return [to_record(r) for r in new_rows]
+
+    def set_expiration(
+        self,
+        memory_ids: Sequence[str],
+        expiration_date: Any,
+        *,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        run_id: str | None = None,
+        app_id: str | None = None,
+    ) -> int:
+        """Move the expiry of live memories, leaving text, ``updated_at`` and history alone.
+
+        TTL refresh on read (the LangGraph store) calls this on every read: an UPDATE event per
+        read would bury the real history, and a new ``updated_at`` would count as a touch for
+        decay. One commit; returns how many memories were changed.
+        """
+        if isinstance(memory_ids, str) or not isinstance(memory_ids, Sequence):
+            raise ValidationError("memory_ids must be a list of ids")
+        if len(memory_ids) > self.limits.max_batch:
+            raise LimitExceededError(f"at most {self.limits.max_batch} ids per call")
+        scope = self._check.scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
+        expires = parse_expiration(expiration_date)
+        if not memory_ids:
+            return 0
+        rows = self._get_rows(list(dict.fromkeys(memory_ids)), scope)
+        self.store.upsert(self._rows([{**r, "expires_at": expires} for r in rows.values()]))
+        return len(rows)
 
     def put(
         self,

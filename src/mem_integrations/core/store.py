@@ -79,6 +79,7 @@ def retry_on_conflict(fn: Callable[[], T], what: str) -> T:
             delay = min(delay * 2.0, 1.0)
     raise AssertionError("unreachable")  # pragma: no cover
 
+
 TS = pa.timestamp("us", tz="UTC")
 
 

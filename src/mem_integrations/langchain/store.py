@@ -304,12 +304,16 @@ class LanceDBStore(BaseStore):
         if not refresh:
             return
         now = self.memory.clock.now()
-        items = [
-            {"memory_id": mid, "expiration_date": now + timedelta(minutes=ttl)}
-            for mid, ttl in refresh.items()
-        ]
-        for start in range(0, len(items), self.memory.limits.max_batch):
-            self.memory.batch_update(items[start : start + self.memory.limits.max_batch])
+        by_ttl: dict[float, list[str]] = {}
+        for mid, ttl in refresh.items():
+            by_ttl.setdefault(ttl, []).append(mid)
+        step = self.memory.limits.max_batch
+        for ttl, ids in by_ttl.items():
+            for start in range(0, len(ids), step):
+                # Expiry only: no UPDATE history, no new updated_at (which decay would read).
+                self.memory.set_expiration(
+                    ids[start : start + step], now + timedelta(minutes=ttl), app_id=self.app_id
+                )
 
 
 def _matches(cond: MatchCondition, ns: tuple[str, ...]) -> bool:
