@@ -133,7 +133,7 @@ def test_another_scope_is_out_of_reach(memory: Memory) -> None:
 def test_core_validation_errors_reach_the_model_as_text(memory: Memory) -> None:
     add = _by_name(memory, user_id="alice")["add_memory"]
     out = add.invoke({"text": "Alice likes tea", "categories": [""]})
-    assert "every category must be a non-empty string" in out
+    assert "every category must be a non-empty, valid string" in out
     assert memory.get_all(user_id="alice")["results"] == []
 
 
