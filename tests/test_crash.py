@@ -34,6 +34,7 @@ def rows(m: Memory) -> dict[str, str]:
 
 def history_by_memory(m: Memory) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
+    m.wait_for_housekeeping()  # recovery at open runs in the background
     for e in m.store.history.to_arrow().to_pylist():
         out.setdefault(e["memory_id"], []).append(e)
     return {k: visible(v) for k, v in out.items()}
@@ -112,6 +113,7 @@ def test_kill_between_memories_and_history_commit(tmp_path: Path, method: str, n
         expected = {"add": 20, "update": 20, "delete": len(inflight.get("ids", []))}
         assert len(recovered) == expected[inflight["kind"]]
     with open_memory(uri) as again:  # reopening a reconciled store changes nothing
+        again.wait_for_housekeeping()
         assert again.store.history.count_rows() == m.store.history.count_rows()
         assert rows(again) == got
 

@@ -57,6 +57,7 @@ def assert_history_agrees(m: Memory, live: dict[str, str], gone: set[str]) -> No
 def last_events(m: Memory) -> dict[str, dict[str, Any]]:
     """One scan of the history table instead of one query per memory."""
     by_id: dict[str, list[dict[str, Any]]] = {}
+    m.wait_for_housekeeping()  # recovery at open runs in the background
     for e in m.store.history.to_arrow().to_pylist():
         by_id.setdefault(e["memory_id"], []).append(e)
     return {k: visible(v)[-1] for k, v in by_id.items()}

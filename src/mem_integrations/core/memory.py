@@ -8,6 +8,7 @@ framework adapters use.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -45,6 +46,8 @@ from .validation import Validator
 
 __all__ = ["UNSET", "Memory", "content_hash"]
 
+log = logging.getLogger(__name__)
+
 #: Sentinel for "argument not given", so that ``expiration_date=None`` can mean "clear it".
 UNSET: Any = type("Unset", (), {"__repr__": lambda self: "UNSET"})()
 
@@ -79,8 +82,10 @@ class Memory:
         )
         self._schema = memories_schema(self.embedder.dim)
         self._last_purge: datetime | None = None
-        # A writer killed between its memories and history commits left events missing.
-        self._history(reconcile(self.store.memories, self.store.history, self.clock))
+        # A writer killed between its memories and history commits left events missing. The
+        # check reads both tables whole, so it runs on the housekeeping thread: opening a big
+        # store stays fast, and history reads wait for it (see history_events).
+        self._recovery = self.store.background(self._recover)
         from .decay import DecayEngine  # local: decay imports records only, never memory
 
         self.decay = DecayEngine(self.store, self.clock, config.decay_settings, config.decay)
@@ -109,6 +114,12 @@ class Memory:
         return sql
 
     # -- housekeeping -------------------------------------------------------------------------
+
+    def _recover(self) -> None:
+        try:
+            self._history(reconcile(self.store.memories, self.store.history, self.clock))
+        except Exception:  # never fatal: the next open tries again
+            log.warning("history recovery of %s failed", self.store.uri, exc_info=True)
 
     def _housekeeping(self) -> None:
         """Purge expired memories at most once per ``purge_interval``: no cron job needed."""
@@ -842,6 +853,7 @@ class Memory:
         if not isinstance(memory_id, str) or not memory_id:
             raise ValidationError("memory_id must be a non-empty string")
         scope = self._check.scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
+        self._recovery.result()  # events recovered at open must be in before history is read
         where = f"memory_id = {F.sql_string(memory_id)}"
         for k, v in scope.as_dict().items():
             where += f" AND {k} = {F.sql_string(v)}"
@@ -892,6 +904,7 @@ class Memory:
     def reset(self) -> None:
         """Drop every memory, history event and access record of this store."""
         self.decay.flush()
+        self._recovery.result()
         self.store.reset()
 
     # -- maintenance --------------------------------------------------------------------------
@@ -906,6 +919,15 @@ class Memory:
     def stats(self) -> dict[str, Any]:
         """Counts, size, fragments, version and index state."""
         return self.store.stats().to_dict()
+
+    def wait_for_housekeeping(self) -> None:
+        """Block until open-time recovery and any background compaction have finished.
+
+        For tests and tools that read the tables directly; the public methods already wait
+        where it matters.
+        """
+        self._recovery.result()
+        self.store.wait_for_housekeeping()
 
     def close(self) -> None:
         """Flush pending access records and finish background housekeeping."""

@@ -445,6 +445,10 @@ class Store:
                 f"optimize {table.name}",
             )
 
+    def background(self, fn: Callable[[], None]) -> Future[None]:
+        """Run ``fn`` on the housekeeping thread (serialised with background compaction)."""
+        return self._bg.submit(fn)
+
     def wait_for_housekeeping(self) -> None:
         """Block until a background optimize (if any) is finished; used by close and tests."""
         fut = self._optimizing
