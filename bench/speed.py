@@ -170,13 +170,21 @@ def run_size(n: int, *, n_queries: int, bulk_rounds: int, n_single: int) -> dict
     return out
 
 
-def run_fragmentation(n_adds: int, *, n_queries: int) -> dict[str, Any]:
-    """A store made of ``n_adds`` single adds: default policy vs no compaction vs optimized."""
+def run_fragmentation(
+    n_adds: int, *, n_queries: int, policies: tuple[str, ...] = ("default_policy", "no_compaction")
+) -> dict[str, Any]:
+    """A store made of ``n_adds`` single adds: default policy vs no compaction vs optimized.
+
+    ``policies=("default_policy",)`` skips the uncompacted store, which at 10k adds means 10k
+    fragments and takes longer than the rest of the suite together.
+    """
     emb = real_embedder()
     pool = emb.embed_array(synthetic_texts(512, seed=99, start=99_000_000))
     users = sorted(set(_users(n_adds)))
     out: dict[str, Any] = {"single_adds": n_adds, "per_user": PER_USER, "machine": machine()}
     for policy, every in (("default_policy", None), ("no_compaction", 10**9)):
+        if policy not in policies:
+            continue
         with tempfile.TemporaryDirectory(prefix="bench-frag-") as tmp:
             uri = str(Path(tmp) / "store")
             extra = {} if every is None else {"optimize_every": every}

@@ -57,9 +57,10 @@ class MemoryConfig(BaseModel):
     decay_settings: Any = None
     limits: Limits = Field(default_factory=Limits)
     #: run ``optimize`` (compaction + index refresh) in the background after this many commits.
-    #: 20 keeps a stream of single adds within ~1.3x of a compacted store; compaction of a
-    #: small table is sub-second and runs on a background thread.
-    optimize_every: int = Field(default=20, ge=1)
+    #: Measured over 2,000 single adds: every 100 commits keeps search within 1.07x of a
+    #: compacted store at 47.6 adds/s and 121 MB on disk; every 20 gives 1.03x but 37.9 adds/s
+    #: and 270 MB (each optimize also refreshes the indexes). Runs on a background thread.
+    optimize_every: int = Field(default=100, ge=1)
     #: how long superseded table versions are kept before optimize removes their files.
     cleanup_older_than: timedelta = timedelta(hours=1)
     #: how often write calls physically purge expired memories (no cron job needed).

@@ -185,7 +185,7 @@ class Store:
         model_id: str,
         storage_options: dict[str, str] | None = None,
         read_consistency_interval: timedelta | None = timedelta(0),
-        optimize_every: int = 20,
+        optimize_every: int = 100,
         cleanup_older_than: timedelta = timedelta(hours=1),
     ) -> None:
         self.uri = uri
