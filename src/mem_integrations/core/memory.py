@@ -39,6 +39,7 @@ from .rows import (
     ids_sql,
     record_fields,
     rows_with_vectors,
+    scope_sql,
     to_record,
 )
 from .store import Store, memories_schema
@@ -162,9 +163,7 @@ class Memory:
         for mid in memory_ids:
             if not isinstance(mid, str) or not mid:
                 raise ValidationError(f"memory_id must be a non-empty string, got {mid!r}")
-        where = ids_sql(memory_ids)
-        for k, v in scope.as_dict().items():
-            where += f" AND {k} = {F.sql_string(v)}"
+        where = ids_sql(memory_ids) + scope_sql(scope)
         if not show_expired:
             where += f" AND {live_sql(self.clock.now())}"
         rows = {
@@ -854,9 +853,7 @@ class Memory:
             raise ValidationError("memory_id must be a non-empty string")
         scope = self._check.scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
         self._recovery.result()  # events recovered at open must be in before history is read
-        where = f"memory_id = {F.sql_string(memory_id)}"
-        for k, v in scope.as_dict().items():
-            where += f" AND {k} = {F.sql_string(v)}"
+        where = f"memory_id = {F.sql_string(memory_id)}" + scope_sql(scope)
         rows = visible(self.store.history_rows(where))
         return [HistoryEvent(**r) for r in rows]
 

@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 
 from . import filters as F
-from .records import MemoryRecord
+from .records import MemoryRecord, Scope
 
 __all__ = [
     "RECORD_COLUMNS",
@@ -25,6 +25,7 @@ __all__ = [
     "ids_sql",
     "record_fields",
     "rows_with_vectors",
+    "scope_sql",
     "to_record",
 ]
 
@@ -79,6 +80,15 @@ def rows_with_vectors(table: pa.Table) -> list[dict[str, Any]]:
     for row, vec in zip(rows, mat, strict=True):
         row["vector"] = vec
     return rows
+
+
+def scope_sql(scope: Scope) -> str:
+    """A where-clause suffix confining a by-id query to the caller's scope.
+
+    `` AND user_id = '…'`` for each scope id that is set, "" when none; used by get, update,
+    delete and history so by-id access can never cross scopes.
+    """
+    return "".join(f" AND {k} = {F.sql_string(v)}" for k, v in scope.as_dict().items())
 
 
 def ids_sql(ids: Sequence[str]) -> str:
