@@ -103,8 +103,22 @@ class System:
 
 
 def _workload(
-    users: int, per_user: int, queries: int
+    users: int = 4,
+    per_user: int = 50,
+    queries: int = 40,
+    locomo: int = 0,
+    copies: int = 1,
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(scope, text) adds and (scope, query) searches.
+
+    Synthetic by default; with ``locomo=N`` the first N LOCOMO conversations, each turn one
+    add and each question one search in its conversation's scope, the whole set loaded
+    ``copies`` times under new scopes. The issue's peer figures were taken on LOCOMO's
+    5,882 turns in 10 conversations; the dev half here has 5 conversations (2,760 turns), so
+    ``locomo=5, copies=2`` gives the same shape: 10 scopes, 5,520 turns.
+    """
+    if locomo:
+        return _locomo_workload(locomo, copies, queries)
     texts = _texts(users * per_user, seed=42)
     adds = [(f"user-{i % users:03d}", t) for i, t in enumerate(texts)]
     rng = np.random.default_rng(3)
@@ -112,6 +126,26 @@ def _workload(
         (f"user-{int(rng.integers(0, users)):03d}", q) for q in synthetic_queries(queries, seed=4)
     ]
     return adds, qs
+
+
+def _locomo_workload(
+    conversations: int, copies: int, queries: int
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    from .locomo import locomo_path, questions, turns
+
+    path = locomo_path()
+    if not path.is_file():
+        raise SystemExit(f"LOCOMO workload: {path} not found (set LOCOMO_PATH)")
+    samples = json.loads(path.read_text())[:conversations]
+    adds: list[tuple[str, str]] = []
+    qs: list[tuple[str, str]] = []
+    for copy in range(copies):
+        for ci, sample in enumerate(samples):
+            adds += [(f"conv-{ci}-{copy}", t.text) for t in turns(sample)]
+        qs += [(f"conv-{q.conv}-{copy}", q.text) for q in questions(samples)]
+    rng = np.random.default_rng(3)
+    picked = rng.choice(len(qs), size=min(queries, len(qs)), replace=False)
+    return adds, [qs[int(i)] for i in picked]
 
 
 def make(name: str, enc: Encoder, tmp: str) -> System:
@@ -151,11 +185,11 @@ def _quiet() -> None:
     os.environ["ANONYMIZED_TELEMETRY"] = "False"
 
 
-def run_interleaved(names: list[str], users: int, per_user: int, queries: int) -> dict[str, Any]:
+def run_interleaved(names: list[str], **workload: int) -> dict[str, Any]:
     """All systems in one process; every operation timed for each system in rotating order."""
     _quiet()
     enc = Encoder()
-    adds, qs = _workload(users, per_user, queries)
+    adds, qs = _workload(**workload)
     tmp = _tmpdir("bench-peers-")
     out: dict[str, Any] = {}
     systems: list[System] = []
@@ -227,12 +261,12 @@ def run_interleaved(names: list[str], users: int, per_user: int, queries: int) -
     return out
 
 
-def rss_of(name: str, users: int, per_user: int, queries: int) -> dict[str, Any]:
+def rss_of(name: str, **workload: int) -> dict[str, Any]:
     """One system alone in this process: its RSS after the workload."""
     _quiet()
     enc = Encoder()
     base = rss_mb()
-    adds, qs = _workload(users, per_user, queries)
+    adds, qs = _workload(**workload)
     try:
         s = make(name, enc, _tmpdir(f"bench-rss-{name}-"))
     except Skip as exc:
