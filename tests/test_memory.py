@@ -330,3 +330,27 @@ def test_set_expiration_moves_expiry_only(memory: Memory, clock: FrozenClock) ->
         memory.set_expiration([mid], None, user_id="someone-else")
     clock.advance(minutes=45)  # past the old expiry, inside the new one
     assert memory.get(mid)["memory"] == "session note"
+
+
+def test_background_compaction_cadence_scales_with_the_table(tmp_path: Path) -> None:
+    """Small stores compact every 10 commits; the cadence grows with sqrt(rows), capped."""
+    auto = Memory(MemoryConfig(uri=str(tmp_path / "a"), embedder=HashEmbedder()))
+    fixed = Memory(
+        MemoryConfig(uri=str(tmp_path / "f"), embedder=HashEmbedder(), optimize_every=100)
+    )
+    assert auto.store.optimize_due_after() == 10
+    assert fixed.store.optimize_due_after() == 100
+    for m in (auto, fixed):
+        for i in range(30):
+            m.add(f"fact number {i} about tea", user_id="u", infer=False)
+        m.store.wait_for_housekeeping()
+    # One fragment per single add until a compaction folds them; commits made while a
+    # compaction runs stay outside it, so the auto store keeps a short tail, never 30.
+    assert fixed.stats()["fragments"] >= 30
+    assert auto.stats()["fragments"] <= 12
+    auto.store._rows_at_optimize = 10_000
+    assert auto.store.optimize_due_after() == 25
+    auto.store._rows_at_optimize = 10_000_000
+    assert auto.store.optimize_due_after() == 250
+    with pytest.raises(Exception, match="greater than or equal to 1"):
+        MemoryConfig(uri=str(tmp_path / "x"), optimize_every=0)

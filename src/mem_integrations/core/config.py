@@ -56,11 +56,13 @@ class MemoryConfig(BaseModel):
     decay: bool = False
     decay_settings: Any = None
     limits: Limits = Field(default_factory=Limits)
-    #: run ``optimize`` (compaction + index refresh) in the background after this many commits.
-    #: Measured over 2,000 single adds: every 100 commits keeps search within 1.07x of a
-    #: compacted store at 47.6 adds/s and 121 MB on disk; every 20 gives 1.03x but 37.9 adds/s
-    #: and 270 MB (each optimize also refreshes the indexes). Runs on a background thread.
-    optimize_every: int = Field(default=100, ge=1)
+    #: run ``optimize`` (compaction + index refresh) in the background after this many commits;
+    #: ``None`` (the default) scales it with the table: ``clamp(sqrt(rows) / 4, 10, 250)``.
+    #: Each commit adds a fragment that every search then opens (~0.1 ms each), and LanceDB's
+    #: compaction rewrites the whole table (~3 us per row), so the cheapest cadence per add
+    #: grows with the square root of the table: 10 commits up to 1,600 rows, 25 at 10k, 79 at
+    #: 100k, 250 from 1M. See docs/performance.md for the side-by-side measurements.
+    optimize_every: int | None = Field(default=None, ge=1)
     #: how long superseded table versions are kept before optimize removes their files.
     cleanup_older_than: timedelta = timedelta(hours=1)
     #: how often write calls physically purge expired memories (no cron job needed).

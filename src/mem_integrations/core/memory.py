@@ -907,7 +907,7 @@ class Memory:
     # -- maintenance --------------------------------------------------------------------------
 
     def optimize(self) -> dict[str, Any]:
-        """Compact and re-index now (also runs on its own every ``optimize_every`` commits)."""
+        """Compact and re-index now; it also runs in the background (see ``optimize_every``)."""
         self.decay.flush()
         self.decay.prune()
         self.store.optimize()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import random
 import threading
 import time
@@ -186,7 +187,7 @@ class Store:
         model_id: str,
         storage_options: dict[str, str] | None = None,
         read_consistency_interval: timedelta | None = timedelta(0),
-        optimize_every: int = 100,
+        optimize_every: int | None = None,
         cleanup_older_than: timedelta = timedelta(hours=1),
     ) -> None:
         self.uri = uri
@@ -211,6 +212,7 @@ class Store:
         self.history = self.db.open_table(HISTORY)
         self.accesses = self.db.open_table(ACCESSES)
         self._indexed: set[str] = {c for ix in self.memories.list_indices() for c in ix.columns}
+        self._rows_at_optimize = self.memories.count_rows()
         self._reader = _SearchReader(uri, storage_options, read_consistency_interval)
 
     # -- schema -------------------------------------------------------------------------------
@@ -279,11 +281,22 @@ class Store:
     def _after_commit(self) -> None:
         with self._lock:
             self._commits += 1
-            due = self._commits >= self._optimize_every
+            due = self._commits >= self.optimize_due_after()
             running = self._optimizing is not None and not self._optimizing.done()
             if due and not running:
                 self._commits = 0
                 self._optimizing = self._bg.submit(self._optimize_quietly)
+
+    def optimize_due_after(self) -> int:
+        """Commits between background optimizes: fixed, or scaled with the table (see config).
+
+        The row count is the one seen at the last optimize plus one per commit since, which
+        is cheap and close enough for picking a cadence.
+        """
+        if self._optimize_every is not None:
+            return self._optimize_every
+        rows = self._rows_at_optimize + self._commits
+        return min(250, max(10, round(math.sqrt(rows) / 4)))
 
     def _optimize_quietly(self) -> None:
         try:
@@ -443,7 +456,10 @@ class Store:
         """
         older = self._cleanup_older_than if cleanup_older_than is None else cleanup_older_than
         for table in (self.memories, self.history, self.accesses):
-            if table.count_rows() == 0:
+            rows = table.count_rows()
+            if table is self.memories:
+                self._rows_at_optimize = rows
+            if rows == 0:
                 continue
             # A compaction loses the race to any concurrent update/delete of its fragments.
             retry_on_conflict(
