@@ -65,6 +65,9 @@ def main() -> None:
     ap.add_argument("--name", default=None, help="result file name (default: quick or full)")
     ap.add_argument("--install-peers", action="store_true", help="pip-install the peers first")
     ap.add_argument(
+        "--no-rss", action="store_true", help="skip the per-system RSS runs of a full peer run"
+    )
+    ap.add_argument(
         "--skip",
         default="",
         help="sections to skip: speed,fragmentation,peers,locomo,decay,extraction",
@@ -161,7 +164,9 @@ def main() -> None:
                     f"{r['search']['p50_ms']} ms e2e, "
                     f"{r['search_excl_embed']['p50_ms']} ms excl. encode"
                 )
-            if not quick and encoder == "shared":  # RSS of the stores, one encoder for all
+            if (
+                not quick and not args.no_rss and encoder == "shared"
+            ):  # RSS of the stores, one encoder for all
                 for peer in PEERS:
                     rss = _sub("peers", "rss", peer, json.dumps(eo), timeout=3600)
                     res.setdefault(peer, {})["rss"] = rss

@@ -354,3 +354,23 @@ def test_background_compaction_cadence_scales_with_the_table(tmp_path: Path) -> 
     assert auto.store.optimize_due_after() == 250
     with pytest.raises(Exception, match="greater than or equal to 1"):
         MemoryConfig(uri=str(tmp_path / "x"), optimize_every=0)
+
+
+def test_background_optimize_prunes_superseded_versions(tmp_path: Path) -> None:
+    """Each read lists the kept versions, so optimize must drop the old ones as it goes."""
+    m = Memory(
+        MemoryConfig(
+            uri=str(tmp_path / "s"),
+            embedder=HashEmbedder(),
+            cleanup_older_than=timedelta(milliseconds=1),
+        )
+    )
+    for i in range(40):
+        m.add(f"fact number {i} about coffee", user_id="u", infer=False)
+    m.store.wait_for_housekeeping()
+    kept = len(list((tmp_path / "s" / "memories.lance" / "_versions").iterdir()))
+    # 40 commits (plus index builds) with compaction every 10: only the versions made since
+    # the last cleanup remain, not one per commit.
+    assert m.stats()["version"] > 40
+    assert kept <= 15
+    assert len(m.get_all(user_id="u")["results"]) == 40

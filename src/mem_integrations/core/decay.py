@@ -56,8 +56,6 @@ log = logging.getLogger(__name__)
 _MIN_RATIO = 1e-9
 #: Ids per ``memory_id IN (...)`` query when loading access history.
 _LOAD_CHUNK = 500
-#: Superseded versions of the accesses table are removed when older than this.
-_CLEANUP_OLDER_THAN = timedelta(hours=1)
 
 
 class DecaySettings(BaseModel):
@@ -475,7 +473,7 @@ class DecayEngine:
                 self._indexed = table
             elif self._since_compact >= self.settings.compact_every:
                 self._since_compact = 0
-                table.optimize(cleanup_older_than=_CLEANUP_OLDER_THAN)
+                table.optimize(cleanup_older_than=self.store.cleanup_older_than)
 
     def flush(self) -> None:
         """Write buffered access records now (``optimize``, ``reset`` and ``close`` call it)."""
@@ -523,7 +521,7 @@ class DecayEngine:
                 .when_not_matched_by_source_delete(f"accessed_at <= {sql_timestamp(newest)}")
                 .execute(keep.select(["memory_id", "accessed_at"]).cast(snap.schema))
             )
-            table.optimize(cleanup_older_than=_CLEANUP_OLDER_THAN)
+            table.optimize(cleanup_older_than=self.store.cleanup_older_than)
         return removed
 
     def close(self) -> None:

@@ -188,13 +188,13 @@ class Store:
         storage_options: dict[str, str] | None = None,
         read_consistency_interval: timedelta | None = timedelta(0),
         optimize_every: int | None = None,
-        cleanup_older_than: timedelta = timedelta(hours=1),
+        cleanup_older_than: timedelta = timedelta(minutes=2),
     ) -> None:
         self.uri = uri
         self.dim = dim
         self.model_id = model_id
         self._optimize_every = optimize_every
-        self._cleanup_older_than = cleanup_older_than
+        self.cleanup_older_than = cleanup_older_than
         self._commits = 0
         self._lock = threading.Lock()
         self._bg = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mem-optimize")
@@ -454,7 +454,7 @@ class Store:
 
         Many small commits fragment a Lance table and slow reads 5-7x; this brings it back.
         """
-        older = self._cleanup_older_than if cleanup_older_than is None else cleanup_older_than
+        older = self.cleanup_older_than if cleanup_older_than is None else cleanup_older_than
         for table in (self.memories, self.history, self.accesses):
             rows = table.count_rows()
             if table is self.memories:
