@@ -431,7 +431,7 @@ def _mem0(enc: Encoder, tmp: str) -> System:
         lambda u, t: m.add(t, user_id=u, infer=False),
         lambda u, q: m.search(q, filters={"user_id": u}, top_k=10, threshold=0.0)["results"],
         "Mem0 OSS 2.x, infer=False, local Qdrant on disk; cosine only (no spaCy/fastembed); "
-        "our embedder injected",
+        "encoder injected",
     )
 
 
