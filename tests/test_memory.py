@@ -18,6 +18,7 @@ from mem_integrations import (
     ScopeRequiredError,
     ValidationError,
 )
+from mem_integrations.core import store as store_module
 from mem_integrations.testing import FrozenClock, HashEmbedder
 
 RECORD_KEYS = {
@@ -374,3 +375,57 @@ def test_background_optimize_prunes_superseded_versions(tmp_path: Path) -> None:
     assert m.stats()["version"] > 40
     assert kept <= 15
     assert len(m.get_all(user_id="u")["results"]) == 40
+
+
+def test_search_sees_another_writers_commit_through_the_cheap_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the periodic re-list switched off, only the next-manifest check can notice.
+
+    A second ``Memory`` on the same folder writes as another process would: the reader of the
+    first holds an older version and must move on before its next search.
+    """
+    monkeypatch.setattr(store_module, "FULL_REFRESH_S", float("inf"))
+    uri = str(tmp_path / "s")
+    reader = Memory(MemoryConfig(uri=uri, embedder=HashEmbedder()))
+    writer = Memory(MemoryConfig(uri=uri, embedder=HashEmbedder()))
+    try:
+        writer.add("the cat is called Miso", user_id="u", infer=False)
+        assert [h["memory"] for h in reader.search("Miso", user_id="u")["results"]] == [
+            "the cat is called Miso"
+        ]
+        held = reader.store._reader._version
+        refreshed = reader.store._reader._refreshed_at
+        reader.search("Miso", user_id="u")  # nothing committed since: no re-list
+        assert reader.store._reader._refreshed_at == refreshed
+        for i in range(3):  # several versions ahead, not just one
+            writer.add(f"the dog is called Rex {i}", user_id="u", infer=False)
+        found = {h["memory"] for h in reader.search("dog Rex", user_id="u", top_k=10)["results"]}
+        assert {f"the dog is called Rex {i}" for i in range(3)} <= found
+        assert reader.store._reader._version > held
+        writer.delete_all(user_id="u")
+        assert reader.search("Miso", user_id="u")["results"] == []
+    finally:
+        reader.close()
+        writer.close()
+
+
+@pytest.mark.parametrize("interval", [None, timedelta(hours=1)])
+def test_search_sees_own_writes_whatever_the_consistency_interval(
+    tmp_path: Path, interval: timedelta | None
+) -> None:
+    """A lax interval is for other processes' commits; this process's own are seen at once."""
+    m = Memory(
+        MemoryConfig(
+            uri=str(tmp_path / "s"), embedder=HashEmbedder(), read_consistency_interval=interval
+        )
+    )
+    try:
+        m.add("likes green tea", user_id="u", infer=False)
+        assert len(m.search("green tea", user_id="u")["results"]) == 1
+        m.add("likes black coffee", user_id="u", infer=False)
+        assert len(m.search("black coffee", user_id="u")["results"]) == 2
+        m.delete_all(user_id="u")
+        assert m.search("coffee", user_id="u")["results"] == []
+    finally:
+        m.close()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import socket
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,21 @@ def run_s3_writers(s3: tuple[dict[str, str], Counter[str]], tmp_path: Path, ops:
     assert during["unconditional"] == 0, "a manifest was written without If-None-Match"
     assert during["*"] > ops  # every commit of both writers went through the conditional path
     return acked
+
+
+def test_own_writes_searchable_at_once_with_a_lax_interval(
+    s3: tuple[dict[str, str], Counter[str]],
+) -> None:
+    """An hour's interval spares object-store reads; it must not hide this process's writes."""
+    options, _ = s3
+    uri = f"s3://{BUCKET}/lax"
+    with open_memory(uri, options, read_consistency_interval=timedelta(hours=1)) as m:
+        m.add("the harbour opens at six", user_id="u", infer=False)
+        assert len(m.search("harbour", user_id="u")["results"]) == 1
+        m.add("the ferry leaves the harbour at seven", user_id="u", infer=False)
+        assert len(m.search("harbour", user_id="u")["results"]) == 2
+        m.delete_all(user_id="u")
+        assert m.search("harbour", user_id="u")["results"] == []
 
 
 def test_two_processes_write_one_s3_store_concurrently(
