@@ -34,11 +34,12 @@ from .records import AddEvent, AddResult, HistoryEvent, MemoryRecord, Page, Scop
 from .recovery import reconcile, visible
 from .rows import (
     RECORD_COLUMNS,
+    candidates,
     content_hash,
     history_event,
     ids_sql,
+    materialize,
     record_fields,
-    rows_with_vectors,
     scope_sql,
     to_record,
 )
@@ -408,13 +409,16 @@ class Memory:
         qvec = embed_query_checked(self.embedder, text)
         cols = [*RECORD_COLUMNS, "vector"]
         vec_table, fts_table = self.store.hybrid_search(qvec, text, where, pool, cols)
-        vec, fts = rows_with_vectors(vec_table), rows_with_vectors(fts_table)
-        ranked = fuse(qvec, vec, fts, self.config.vector_weight)
+        ranked = fuse(qvec, candidates(vec_table), candidates(fts_table), self.config.vector_weight)
         kept = [(row, rel) for row, rel in ranked if threshold is None or rel >= threshold]
         # Build records only for what can be returned: top_k, or with decay the 3 x top_k most
         # relevant candidates, which decay reorders before truncating to top_k.
         kept = kept[: 3 * k if use_decay else k]
-        hits = [SearchHit(**record_fields(row), score=rel, relevance=rel) for row, rel in kept]
+        rows = materialize([row for row, _ in kept])
+        hits = [
+            SearchHit(**record_fields(row), score=rel, relevance=rel)
+            for row, (_, rel) in zip(rows, kept, strict=True)
+        ]
         if use_decay:
             hits = self.decay.rerank(hits, limit=k)
         hits = hits[:k]
