@@ -64,15 +64,17 @@ class MemoryConfig(BaseModel):
     #: 100k, 250 from 1M. See docs/performance.md for the side-by-side measurements.
     optimize_every: int | None = Field(default=None, ge=1)
     #: how long superseded table versions are kept before optimize removes their files.
-    #: Every commit leaves a version, and with ``read_consistency_interval=0`` each read lists
-    #: them all to find the latest: on a local disk, ~1.5 ms more per search for every 1,000
-    #: kept (measured: 1,012 versions, 5.7 ms; after cleanup, 4.2 ms). Keeping versions for an
-    #: hour let a LOCOMO ingest (5,520 single adds) pile up 6,370 versions and double search
-    #: time. Keep it longer than your slowest single read.
+    #: Every commit leaves a version, and each compaction's rewrite of the table stays on disk
+    #: this long. Searches on a local disk do not pay for kept versions (one ``stat`` tells
+    #: them whether the table moved on), but other reads, and searches on object stores, list
+    #: them all to find the latest: ~2.5 ms more per 1,000 kept, measured. Keep it longer
+    #: than your slowest single read.
     cleanup_older_than: timedelta = timedelta(minutes=2)
     #: how often write calls physically purge expired memories (no cron job needed).
     purge_interval: timedelta = timedelta(minutes=10)
-    #: 0 means every read sees the latest commit of every process sharing the store.
+    #: 0 means every read sees the latest commit of every process sharing the store. Searches
+    #: on a local disk always do (cheaply, see ``store._SearchReader``); this process's own
+    #: writes are seen at once by every read whatever the interval.
     read_consistency_interval: timedelta | None = timedelta(0)
     #: weights of the hybrid search: vector similarity and full-text (BM25) relevance.
     vector_weight: float = Field(default=0.8, ge=0.0, le=1.0)
