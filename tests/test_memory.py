@@ -20,6 +20,7 @@ from mem_integrations import (
 )
 from mem_integrations.core import store as store_module
 from mem_integrations.testing import FrozenClock, HashEmbedder
+from reliability.checks import assert_own_writes_searchable
 
 RECORD_KEYS = {
     "id", "memory", "hash", "metadata", "categories", "user_id", "agent_id", "run_id", "app_id",
@@ -421,11 +422,6 @@ def test_search_sees_own_writes_whatever_the_consistency_interval(
         )
     )
     try:
-        m.add("likes green tea", user_id="u", infer=False)
-        assert len(m.search("green tea", user_id="u")["results"]) == 1
-        m.add("likes black coffee", user_id="u", infer=False)
-        assert len(m.search("black coffee", user_id="u")["results"]) == 2
-        m.delete_all(user_id="u")
-        assert m.search("coffee", user_id="u")["results"] == []
+        assert_own_writes_searchable(m)
     finally:
         m.close()

@@ -25,7 +25,7 @@ boto3 = pytest.importorskip("boto3")
 
 from moto.s3 import responses as s3_responses  # noqa: E402
 
-from reliability.checks import run_writer_processes  # noqa: E402
+from reliability.checks import assert_own_writes_searchable, run_writer_processes  # noqa: E402
 from reliability.workers import open_memory  # noqa: E402
 
 BUCKET = "memories"
@@ -121,12 +121,7 @@ def test_own_writes_searchable_at_once_with_a_lax_interval(
     options, _ = s3
     uri = f"s3://{BUCKET}/lax"
     with open_memory(uri, options, read_consistency_interval=timedelta(hours=1)) as m:
-        m.add("the harbour opens at six", user_id="u", infer=False)
-        assert len(m.search("harbour", user_id="u")["results"]) == 1
-        m.add("the ferry leaves the harbour at seven", user_id="u", infer=False)
-        assert len(m.search("harbour", user_id="u")["results"]) == 2
-        m.delete_all(user_id="u")
-        assert m.search("harbour", user_id="u")["results"] == []
+        assert_own_writes_searchable(m)
 
 
 def test_two_processes_write_one_s3_store_concurrently(

@@ -15,6 +15,16 @@ from .workers import expected_state, mixed_writer, open_memory, read_log
 SPAWN = mp.get_context("spawn")
 
 
+def assert_own_writes_searchable(m: Memory) -> None:
+    """Each add and delete shows in this process's very next search, whatever the read interval."""
+    m.add("the harbour opens at six", user_id="u", infer=False)
+    assert len(m.search("harbour", user_id="u")["results"]) == 1
+    m.add("the ferry leaves the harbour at seven", user_id="u", infer=False)
+    assert len(m.search("harbour", user_id="u")["results"]) == 2
+    m.delete_all(user_id="u")
+    assert m.search("harbour", user_id="u")["results"] == []
+
+
 def all_rows(m: Memory) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = m.store.query(None, ["id", "memory", "user_id"]).to_pylist()
     return rows
