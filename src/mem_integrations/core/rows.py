@@ -67,6 +67,10 @@ def to_record(row: Mapping[str, Any]) -> MemoryRecord:
     return MemoryRecord(**record_fields(row))
 
 
+#: Where a candidate's full row lives: (arrow table, row number).
+_SOURCE = "_source"
+
+
 def candidates(table: pa.Table) -> list[dict[str, Any]]:
     """Search candidates as light rows: ``id``, ``vector`` (a numpy view), the query's score.
 
@@ -86,10 +90,6 @@ def candidates(table: pa.Table) -> list[dict[str, Any]]:
         {"id": i, "vector": v, "_score": s, _SOURCE: (table, n)}
         for n, (i, v, s) in enumerate(zip(ids, mat, scores, strict=True))
     ]
-
-
-#: Where a candidate's full row lives: (arrow table, row number).
-_SOURCE = "_source"
 
 
 def materialize(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
