@@ -34,7 +34,6 @@ from .records import AddEvent, AddResult, HistoryEvent, MemoryRecord, Page, Scop
 from .recovery import reconcile, visible
 from .rows import (
     RECORD_COLUMNS,
-    candidates,
     content_hash,
     history_event,
     ids_sql,
@@ -81,6 +80,7 @@ class Memory:
             read_consistency_interval=config.read_consistency_interval,
             optimize_every=config.optimize_every,
             cleanup_older_than=config.cleanup_older_than,
+            search_cache_rows=config.search_cache_rows,
         )
         self._schema = memories_schema(self.embedder.dim)
         self._last_purge: datetime | None = None
@@ -401,15 +401,16 @@ class Memory:
         ):
             raise ValidationError(f"threshold must be a number in [0, 1], got {threshold!r}")
         scope = self._check.scope(user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id)
-        where = self._where(scope, filters, show_expired=show_expired)
+        scope_where = self._where(scope, filters, show_expired=True)
+        now = None if show_expired else self.clock.now()
         use_decay = self.decay.enabled if decay is None else bool(decay)
         pool = k * self.config.candidate_multiplier
         if use_decay:  # decay reorders: rerank at least 3 x top_k per signal, then truncate
             pool = max(pool, 3 * k)
         qvec = embed_query_checked(self.embedder, text)
         cols = [*RECORD_COLUMNS, "vector"]
-        vec_table, fts_table = self.store.hybrid_search(qvec, text, where, pool, cols)
-        ranked = fuse(qvec, candidates(vec_table), candidates(fts_table), self.config.vector_weight)
+        by_vector, by_text = self.store.scoped_search(qvec, text, scope_where, now, pool, cols)
+        ranked = fuse(qvec, by_vector, by_text, self.config.vector_weight)
         kept = [(row, rel) for row, rel in ranked if threshold is None or rel >= threshold]
         # Build records only for what can be returned: top_k, or with decay the 3 x top_k most
         # relevant candidates, which decay reorders before truncating to top_k.

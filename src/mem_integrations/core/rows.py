@@ -11,8 +11,10 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from . import filters as F
@@ -20,6 +22,8 @@ from .records import MemoryRecord, Scope
 
 __all__ = [
     "RECORD_COLUMNS",
+    "RecordSource",
+    "candidate",
     "candidates",
     "content_hash",
     "history_event",
@@ -28,6 +32,7 @@ __all__ = [
     "record_fields",
     "scope_sql",
     "to_record",
+    "vector_matrix",
 ]
 
 RECORD_COLUMNS = [
@@ -71,8 +76,34 @@ def to_record(row: Mapping[str, Any]) -> MemoryRecord:
 _SOURCE = "_source"
 
 
+def vector_matrix(table: pa.Table) -> npt.NDArray[np.float32]:
+    """The ``vector`` column as an (n, dim) matrix, a view of Arrow's buffer where it can be."""
+    column = table.column("vector").combine_chunks()
+    flat = column.flatten().to_numpy(zero_copy_only=False)
+    return flat.reshape(-1, column.type.list_size)  # type: ignore[no-any-return]
+
+
+class RecordSource(Protocol):
+    """Where candidates' full rows come from, besides a query's result table."""
+
+    def records(self, numbers: Sequence[int]) -> list[dict[str, Any]]:
+        """Full rows, without the vector, by row number."""
+        ...
+
+
+def candidate(
+    row_id: str,
+    vector: npt.NDArray[np.float32],
+    score: float | None,
+    source: pa.Table | RecordSource,
+    number: int,
+) -> dict[str, Any]:
+    """One search candidate: what ranking reads, and where ``materialize`` finds the rest."""
+    return {"id": row_id, "vector": vector, "_score": score, _SOURCE: (source, number)}
+
+
 def candidates(table: pa.Table) -> list[dict[str, Any]]:
-    """Search candidates as light rows: ``id``, ``vector`` (a numpy view), the query's score.
+    """A query result as light rows: ``id``, ``vector`` (a numpy view), the query's score.
 
     Ranking needs nothing else, and only the few that are returned need the other columns:
     converting all of them for every candidate (two queries x 4 x top_k rows) cost more
@@ -81,28 +112,30 @@ def candidates(table: pa.Table) -> list[dict[str, Any]]:
     if table.num_rows == 0:
         return []
     ids = table.column("id").to_pylist()
-    column = table.column("vector").combine_chunks()
-    mat = column.flatten().to_numpy(zero_copy_only=False).reshape(-1, column.type.list_size)
+    mat = vector_matrix(table)
     scores = (
         table.column("_score").to_pylist() if "_score" in table.column_names else [None] * len(ids)
     )
     return [
-        {"id": i, "vector": v, "_score": s, _SOURCE: (table, n)}
+        candidate(i, v, s, table, n)
         for n, (i, v, s) in enumerate(zip(ids, mat, scores, strict=True))
     ]
 
 
 def materialize(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The full stored rows of ranked ``candidates``, in order; one conversion per table."""
+    """The full stored rows of ranked ``candidates``, in order; one conversion per source."""
     out: list[dict[str, Any]] = [{} for _ in rows]
-    by_table: dict[int, tuple[pa.Table, list[int], list[int]]] = {}
+    by_source: dict[int, tuple[pa.Table | RecordSource, list[int], list[int]]] = {}
     for pos, row in enumerate(rows):
-        table, n = row[_SOURCE]
-        entry = by_table.setdefault(id(table), (table, [], []))
+        source, n = row[_SOURCE]
+        entry = by_source.setdefault(id(source), (source, [], []))
         entry[1].append(pos)
         entry[2].append(n)
-    for table, positions, numbers in by_table.values():
-        full = table.take(numbers).drop_columns(["vector"]).to_pylist()
+    for source, positions, numbers in by_source.values():
+        if isinstance(source, pa.Table):
+            full = source.take(numbers).drop_columns(["vector"]).to_pylist()
+        else:
+            full = source.records(numbers)
         for pos, full_row in zip(positions, full, strict=True):
             out[pos] = full_row
     return out
