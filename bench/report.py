@@ -196,7 +196,7 @@ def write_markdown(result: dict[str, Any], path: Path) -> Path:
         rows = []
         for size, r in speed.items():
             if "error" in r:
-                rows.append([int(size), r["error"]] + [None] * 12)
+                rows.append([int(size), r["error"]] + [None] * 13)
                 continue
             rows.append(
                 [
@@ -206,6 +206,7 @@ def write_markdown(result: dict[str, Any], path: Path) -> Path:
                     _g(r, "decay_off", "search_excl_embed", "p50_ms"),
                     _g(r, "decay_off", "search_excl_embed", "p95_ms"),
                     _g(r, "decay_on", "search_excl_embed", "p50_ms"),
+                    _g(r, "lancedb_path", "search_excl_embed", "p50_ms"),
                     _g(r, "query_embed", "p50_ms"),
                     _g(r, "numpy_bruteforce_scope", "p50_ms"),
                     _g(r, "bulk_add", "bulk_add_per_s"),
@@ -224,6 +225,7 @@ def write_markdown(result: dict[str, Any], path: Path) -> Path:
                 "p50 excl. encode",
                 "p95 excl. encode",
                 "p50 excl. encode, decay on",
+                "p50 excl. encode, no scope in RAM",
                 "query encode p50",
                 "numpy brute force (1 scope)",
                 "bulk add /s",

@@ -6,7 +6,8 @@ suite runner does that. Large stores are filled with real MiniLM vectors of a sm
 set-up, not a measurement. Everything measured goes through the public ``Memory`` API:
 
 - search end to end with the real embedder (query encode included), and excluding the
-  encode (the same queries' vectors cached), with decay off and on;
+  encode (the same queries' vectors cached), with decay off and on, and with no scope held
+  in RAM (``search_cache_rows=0``: LanceDB's two queries alone);
 - bulk add (``add`` of a list of messages, one commit per call) next to the bare embedder's
   throughput on the same texts, interleaved so machine load hits both alike;
 - single adds (one text per call) latency;
@@ -150,6 +151,10 @@ def run_size(n: int, *, n_queries: int, bulk_rounds: int, n_single: int) -> dict
         out["rss_after_open_mb"] = rss_mb()
         out["decay_off"] = search_block(m, cached, users, n_queries, decay=False)
         out["decay_on"] = search_block(m, cached, users, n_queries, decay=True)
+        # The same store and queries through LanceDB's two queries alone (no scope in RAM).
+        lance = Memory(MemoryConfig(uri=uri, embedder=cached, search_cache_rows=0))
+        out["lancedb_path"] = search_block(lance, cached, users, n_queries, decay=False)
+        lance.close()
         q = synthetic_queries(1, seed=5)[0]
         out["query_embed"] = percentiles(timed(lambda: emb.embed_array([q]), n_queries))
         # Bare-metal reference: numpy dot product over one user's vectors, already in RAM.

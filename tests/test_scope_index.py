@@ -164,3 +164,39 @@ def test_reset_forgets_held_scopes(memory: Memory) -> None:
     memory.reset()
     assert memory.store.scopes.rows == 0
     assert memory.search_hits("kayak", user_id="u") == []
+
+
+def test_own_appends_extend_a_held_scope_without_reading_it_again(
+    memory: Memory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    memory.add("the kayak is red", user_id="u", infer=False)
+    memory.add("the tent is green", user_id="v", infer=False)
+    assert memory.search_hits("kayak", user_id="u") and memory.search_hits("tent", user_id="v")
+    memory.store.wait_for_housekeeping()  # no background optimize between here and the end
+    reads: list[str] = []
+    real_run = memory.store._reader.run
+
+    def counting_run(coro: object) -> object:
+        reads.append(getattr(coro, "__qualname__", "?"))
+        return real_run(coro)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(memory.store._reader, "run", counting_run)
+    new = memory.add("the kayak paddle is blue", user_id="u", infer=False)["results"][0]["id"]
+    hits = memory.search_hits("kayak paddle", user_id="u")
+    assert hits[0].id == new and len(hits) == 2
+    assert [h.memory for h in memory.search_hits("tent", user_id="v")] == ["the tent is green"]
+    assert memory.store.scopes.rows == 3
+    assert reads == []  # both scopes were carried over to the new version: no LanceDB read
+
+
+def test_another_writer_after_an_own_append_is_seen(tmp_path: Path, clock: FrozenClock) -> None:
+    reader = _memory(tmp_path / "s", clock)
+    reader.add("I like green tea", user_id="u", infer=False)
+    assert reader.search_hits("tea", user_id="u")
+    reader.store.wait_for_housekeeping()
+    mine = reader.add("my tea kettle is red", user_id="u", infer=False)["results"][0]["id"]
+    writer = _memory(tmp_path / "s", clock)
+    theirs = writer.add("the tea shop opens at nine", user_id="u", infer=False)["results"][0]["id"]
+    assert {h.id for h in reader.search_hits("tea", user_id="u")} >= {mine, theirs}
+    writer.close()
+    reader.close()

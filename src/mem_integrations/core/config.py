@@ -80,10 +80,14 @@ class MemoryConfig(BaseModel):
     vector_weight: float = Field(default=0.8, ge=0.0, le=1.0)
     #: candidates fetched per signal before fusion, as a multiple of top_k.
     candidate_multiplier: int = Field(default=4, ge=1, le=50)
-    #: memories that searched scopes may keep in RAM (about 2 KB each with 384-d vectors:
-    #: 20,000 is ~40 MB). A scope searched again before the next write is served from RAM,
-    #: ~1 ms instead of two LanceDB queries; 0 turns that off. See ``core/scope_index.py``.
-    search_cache_rows: int = Field(default=20_000, ge=0)
+    #: memories of searched scopes held in RAM, across scopes (least recently searched out
+    #: first): about 2.5 KB each with 384-d vectors, so 100,000 is ~250 MB when full. Every
+    #: scope of at most this many memories is searched in RAM at the table's current
+    #: version, read once and then served in ~1 ms (own appends are taken in without a
+    #: re-read); larger scopes, or all with 0, go to LanceDB's two queries. The choice is by
+    #: scope size only, so scores never depend on what happens to be cached: BM25 uses the
+    #: scope's statistics in RAM and the table's in LanceDB. See ``core/scope_index.py``.
+    search_cache_rows: int = Field(default=100_000, ge=0)
     #: categories the extractor may assign besides the defaults: names or {name: description}.
     custom_categories: list[str | dict[str, str]] | None = None
     #: overrides the extraction instructions (the output contract is always appended).

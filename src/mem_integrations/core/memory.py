@@ -409,7 +409,9 @@ class Memory:
             pool = max(pool, 3 * k)
         qvec = embed_query_checked(self.embedder, text)
         cols = [*RECORD_COLUMNS, "vector"]
-        by_vector, by_text = self.store.scoped_search(qvec, text, scope_where, now, pool, cols)
+        by_vector, by_text = self.store.scoped_search(
+            qvec, text, scope_where, now, pool, cols, None if filters else scope.as_dict()
+        )
         ranked = fuse(qvec, by_vector, by_text, self.config.vector_weight)
         kept = [(row, rel) for row, rel in ranked if threshold is None or rel >= threshold]
         # Build records only for what can be returned: top_k, or with decay the 3 x top_k most

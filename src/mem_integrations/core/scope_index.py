@@ -12,7 +12,10 @@ reader finds the latest version before every search (a ``stat`` on a local disk,
 ``store._SearchReader``). A snapshot answers only for the version it was read at, so a
 search sees exactly the rows the two queries would have seen, writes of any process
 included. Expiry is the one thing that moves without a commit; it is applied per search,
-with the rule of ``expiry.live_sql``.
+with the rule of ``expiry.live_sql``. This process's own appends create a version that is
+the one before plus known rows, so held scopes are carried over to it (``ScopeCache
+.appended``): an agent that searches, adds and searches again never re-reads its scope.
+Updates, deletes, compactions and other processes' commits make the next search re-read.
 
 Every scope of at most ``max_rows`` memories is searched this way, whether or not it is
 already in RAM, so a search's scores never depend on what happened to be cached: BM25's
@@ -25,13 +28,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .clock import utc
 from .rows import candidate, vector_matrix
@@ -45,26 +49,75 @@ RECOUNT_S = 60.0
 _TRACKED = 10_000
 
 
-class Snapshot:
-    """One scope's rows at one table version, with what searching them needs."""
+class _Index:
+    """What searching a snapshot needs besides its vectors, built from its rows on first use."""
 
-    def __init__(self, version: int, rows: pa.Table) -> None:
+    def __init__(self, rows: pa.Table, vectors: npt.NDArray[np.float32]) -> None:
+        self.ids: list[str] = rows.column("id").to_pylist()
+        norms = np.linalg.norm(vectors, axis=1)
+        self.inv_norms = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+        expires = rows.column("expires_at").cast(pa.timestamp("us", tz="UTC"))
+        self.expires = expires.to_numpy(zero_copy_only=False).astype("datetime64[us]")
+        self.no_expiry = bool(np.isnat(self.expires).all())
+        self.text = TextIndex(rows.column("memory").to_pylist())
+
+
+class Snapshot:
+    """One scope's rows at one table version; searched through an index built on first use.
+
+    ``scope`` is the scope's ids when ``where`` selects exactly the rows with them (no other
+    filter): then this process's own appends can be added without reading the scope again
+    (``advanced``). None means the snapshot is re-read after any commit.
+    """
+
+    def __init__(
+        self,
+        version: int,
+        rows: pa.Table,
+        scope: Mapping[str, str] | None = None,
+        vectors: npt.NDArray[np.float32] | None = None,
+    ) -> None:
         self.version = version
+        # The vectors live only in the matrix: kept in the table too, they would be held twice.
+        if vectors is None:
+            vectors = np.ascontiguousarray(vector_matrix(rows), dtype=np.float32)
+            rows = rows.drop_columns(["vector"])
+        self.vectors = vectors
         self.rows = rows
         self.size = rows.num_rows
-        self.ids: list[str] = rows.column("id").to_pylist()
-        self.vectors = vector_matrix(rows)
-        norms = np.linalg.norm(self.vectors, axis=1)
-        self._inv_norms = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0).astype(
-            np.float32
-        )
-        expires = rows.column("expires_at").cast(pa.timestamp("us", tz="UTC"))
-        self._expires = expires.to_numpy(zero_copy_only=False).astype("datetime64[us]")
-        self._no_expiry = bool(np.isnat(self._expires).all())
-        self.text = TextIndex(rows.column("memory").to_pylist())
+        self.scope = dict(scope) if scope else None
+        self._index: _Index | None = None
+        self._lock = threading.Lock()
         # Rows converted to Python so far: a scope's hits repeat, and converting them costs
-        # more than scoring the whole scope. Filled in under the GIL; a race converts twice.
+        # more than scoring the whole scope. Row numbers never change (appends go at the
+        # end), so an advanced snapshot shares this. A race converts a row twice, harmlessly.
         self._records: dict[int, dict[str, Any]] = {}
+
+    def advanced(self, version: int, appended: pa.Table) -> Snapshot | None:
+        """The scope at ``version``, which appended ``appended`` (a whole commit) to this one.
+
+        None when the commit's rows of this scope cannot be told here (other filters).
+        """
+        if self.scope is None:
+            return None
+        keep = None
+        for column, value in self.scope.items():
+            match = pc.equal(appended.column(column), pa.scalar(value, pa.string()))
+            keep = match if keep is None else pc.and_(keep, match)
+        mine = appended.filter(pc.fill_null(keep, False)) if keep is not None else appended
+        if mine.num_rows == 0:
+            out = Snapshot(version, self.rows, self.scope, self.vectors)
+            out._index = self._index
+        else:
+            more = mine.select(self.rows.column_names).cast(self.rows.schema)
+            out = Snapshot(
+                version,
+                pa.concat_tables([self.rows, more]),
+                self.scope,
+                np.vstack([self.vectors, vector_matrix(mine)]).astype(np.float32, copy=False),
+            )
+        out._records = self._records
+        return out
 
     def candidates(
         self,
@@ -80,12 +133,16 @@ class Snapshot:
         """
         if self.size == 0:
             return [], []
-        live = self._live(now)
+        ix = self._built()
+        live = None
+        if now is not None and not ix.no_expiry:
+            cutoff = np.datetime64(utc(now).replace(tzinfo=None), "us")
+            live = np.isnat(ix.expires) | (ix.expires > cutoff)
         qnorm = float(np.linalg.norm(query_vector))
-        cos = (self.vectors @ query_vector) * self._inv_norms * (1.0 / qnorm if qnorm else 0.0)
-        bm25 = self.text.scores(query)
+        cos = (self.vectors @ query_vector) * ix.inv_norms * (1.0 / qnorm if qnorm else 0.0)
+        bm25 = ix.text.scores(query)
         by_text = _top(bm25, limit, bm25 > 0 if live is None else live & (bm25 > 0))
-        vecs, ids = self.vectors, self.ids
+        vecs, ids = self.vectors, ix.ids
         return (
             [candidate(ids[n], vecs[n], None, self, n) for n in _top(cos, limit, live)],
             [candidate(ids[n], vecs[n], float(bm25[n]), self, n) for n in by_text],
@@ -95,16 +152,16 @@ class Snapshot:
         """Full rows (without the vector) by row number, for ``rows.materialize``."""
         missing = [n for n in numbers if n not in self._records]
         if missing:
-            taken = self.rows.take(missing).drop_columns(["vector"]).to_pylist()
+            taken = self.rows.take(missing).to_pylist()
             self._records.update(zip(missing, taken, strict=True))
         return [self._records[n] for n in numbers]
 
-    def _live(self, now: datetime | None) -> npt.NDArray[np.bool_] | None:
-        if now is None or self._no_expiry:
-            return None
-        cutoff = np.datetime64(utc(now).replace(tzinfo=None), "us")
-        live: npt.NDArray[np.bool_] = np.isnat(self._expires) | (self._expires > cutoff)
-        return live
+    def _built(self) -> _Index:
+        if self._index is None:
+            with self._lock:
+                if self._index is None:
+                    self._index = _Index(self.rows, self.vectors)
+        return self._index
 
 
 def _top(
@@ -169,6 +226,29 @@ class ScopeCache:
             self._drop(where)
             self._snapshots[where] = snap
             self._rows += snap.size
+            while self._rows > self.max_rows and len(self._snapshots) > 1:
+                self._drop(next(iter(self._snapshots)))
+
+    def appended(self, version: int, rows: pa.Table) -> None:
+        """Carry the held scopes over to ``version``, which this process made by appending.
+
+        A snapshot of the version just before is that version plus the commit's rows of its
+        scope, so an agent that adds and then searches does not read its scope again. Older
+        ones are stale now and go (a search of their scope would re-read it anyway).
+        """
+        with self._lock:
+            held = [(w, s) for w, s in self._snapshots.items() if s.version < version]
+        for where, snap in held:
+            nxt = snap.advanced(version, rows) if snap.version == version - 1 else None
+            with self._lock:
+                if self._snapshots.get(where) is not snap:
+                    continue  # a search replaced it meanwhile
+                if nxt is None or nxt.size > self.max_rows:
+                    self._drop(where)
+                else:
+                    self._snapshots[where] = nxt
+                    self._rows += nxt.size - snap.size
+        with self._lock:
             while self._rows > self.max_rows and len(self._snapshots) > 1:
                 self._drop(next(iter(self._snapshots)))
 

@@ -17,7 +17,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -292,9 +292,11 @@ class Store:
 
     # -- writes -------------------------------------------------------------------------------
 
-    def _after_commit(self) -> None:
+    def _after_commit(self, version: int | None = None) -> None:
+        """Count a commit to the memories table; ``version`` is the one it created, if known."""
         with self._lock:
             self.generation += 1
+            self._reader.committed(self.generation, version)
             self._commits += 1
             due = self._commits >= self.optimize_due_after()
             running = self._optimizing is not None and not self._optimizing.done()
@@ -323,9 +325,11 @@ class Store:
         """Insert new memories in one commit."""
         if rows.num_rows == 0:
             return
-        retry_on_conflict(lambda: self.memories.add(rows), "append")
+        result = retry_on_conflict(lambda: self.memories.add(rows), "append")
+        version = int(result.version)
+        self.scopes.appended(version, rows)
         self._ensure_indexes()
-        self._after_commit()
+        self._after_commit(version)
 
     def upsert(self, rows: pa.Table) -> None:
         """Replace whole rows by id in one commit (used by update and batch_update)."""
@@ -422,15 +426,20 @@ class Store:
         now: datetime | None,
         limit: int,
         columns: Sequence[str],
+        scope: Mapping[str, str] | None = None,
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Vector and full-text candidates (``rows.candidates``) of the rows in one scope.
 
         ``scope_where`` selects the scope (scope ids and filters); rows expired at ``now`` are
-        left out unless it is None. From the scope's snapshot in RAM when there is one for the
-        table's current version (``scope_index``), else from a vector and a full-text query
-        gathered in one coroutine: one trip to the reader either way (measured on a 50-row
-        scope, the sync API cost 7.2 ms for the pair, as each sync call hops to LanceDB's
-        loop thread several times and re-reads the schema; gathered, 5.1 ms).
+        left out unless it is None. ``scope``, the scope ids, says that ``scope_where`` is
+        exactly their equalities: a held snapshot then takes this process's appends in.
+
+        From the scope's snapshot in RAM when there is one for the table's current version
+        (``scope_index``); with no trip to the reader's loop when a ``stat`` vouches for the
+        version. Else one trip that reads the scope, or, for a scope over the budget, gathers
+        a vector and a full-text query (measured on a 50-row scope, the sync API cost 7.2 ms
+        for the pair, as each sync call hops to LanceDB's loop thread several times and
+        re-reads the schema; gathered, 5.1 ms).
         """
         version = self._reader.settled_version()
         snap = None if version is None else self.scopes.get(scope_where, version)
@@ -461,7 +470,7 @@ class Store:
         if tables is not None:
             return candidates(tables[0]), candidates(tables[1])
         if isinstance(found, pa.Table):  # built here, off the reader's loop: it is CPU work
-            found = Snapshot(version, found)
+            found = Snapshot(version, found, scope)
             self.scopes.put(scope_where, found)
         assert isinstance(found, Snapshot)
         return found.candidates(vector, text, now, limit)
@@ -565,10 +574,14 @@ class Store:
         self.scopes.clear()  # the new table's versions start again from 1
 
     def close(self) -> None:
-        """Finish background work; the connection itself holds no OS resources to release."""
+        """Finish background work and let go of the scopes held in RAM.
+
+        The connection itself holds no OS resources to release.
+        """
         self.wait_for_housekeeping()
         self._bg.shutdown(wait=True)
         self._reader.close()
+        self.scopes.clear()
 
 
 #: A local reader re-lists every version at least this often, whatever the cheap check says:
@@ -637,6 +650,7 @@ class _SearchReader:
         self._version = 0
         self._refreshed_at = -math.inf
         self._manifest_name: Callable[[int], str] | None = None
+        self._own: tuple[int, int | None] = (-1, None)
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         if self._loop.is_closed():
@@ -660,18 +674,35 @@ class _SearchReader:
             self._seen_generation = seen
         return table
 
+    def committed(self, generation: int, version: int | None) -> None:
+        """Note that commit number ``generation`` of this process made ``version`` (or None)."""
+        self._own = (generation, version)
+
     def settled_version(self) -> int | None:
         """The latest version, when one ``stat`` can vouch for it without the loop; else None.
 
-        Only on a local disk (elsewhere LanceDB's own check decides), and only once the table
-        is open and neither this process nor another has committed since the last refresh.
+        Only on a local disk (elsewhere LanceDB's own check decides) and once the table is
+        open. The candidate is the version last refreshed to, or the one this process's
+        latest commit created; it is the latest if the manifest of the next does not exist.
         """
         opening = self._opening
-        if self._versions_dir is None or opening is None or not opening.done():
+        if self._versions_dir is None or self._manifest_name is None:
             return None
-        if opening.cancelled() or opening.exception() is not None or self._moved_on():
+        if opening is None or not opening.done() or opening.cancelled():
             return None
-        return self._version
+        if opening.exception() is not None:
+            return None
+        if time.monotonic() - self._refreshed_at >= FULL_REFRESH_S:
+            return None
+        generation, own = self._own
+        if self._generation() == self._seen_generation:
+            version = self._version
+        elif generation == self._generation() and own is not None:
+            version = own
+        else:
+            return None
+        nxt = os.path.join(self._versions_dir, self._manifest_name(version + 1))
+        return None if os.path.exists(nxt) else version
 
     def _moved_on(self) -> bool:
         if self._generation() != self._seen_generation:

@@ -51,7 +51,7 @@ _TOKEN = re.compile(r"[^\W_]+")
 _STEMMER = snowballstemmer.stemmer("english")
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=50_000)
 def _term(token: str) -> str | None:
     """One raw token as an index term, or None when it is dropped; cached by token."""
     if len(token.encode("utf-8")) >= MAX_TOKEN_BYTES:
@@ -75,7 +75,7 @@ def terms(text: str) -> list[str]:
     return out
 
 
-@lru_cache(maxsize=100_000)
+@lru_cache(maxsize=20_000)
 def _counts(text: str) -> tuple[tuple[str, ...], tuple[int, ...], int]:
     """A document's distinct terms, their frequencies and its length, cached by text.
 
