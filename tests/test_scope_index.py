@@ -37,6 +37,7 @@ QUERIES = [
     "What does Melanie paint?",
     "who owns a kayak",
     "marathon goal hours",
+    "marathon in under 4 hours, 2 goals",
 ]
 
 

@@ -56,6 +56,8 @@ def _term(token: str) -> str | None:
     """One raw token as an index term, or None when it is dropped; cached by token."""
     if len(token.encode("utf-8")) >= MAX_TOKEN_BYTES:
         return None
+    if token.isascii() and token.isdigit():
+        return token  # no Snowball rule touches digits and no stop word has one: skip the stemmer
     word = token.lower()
     if not word.isascii():
         word = "".join(
