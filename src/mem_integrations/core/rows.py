@@ -72,7 +72,7 @@ def to_record(row: Mapping[str, Any]) -> MemoryRecord:
     return MemoryRecord(**record_fields(row))
 
 
-#: Where a candidate's full row lives: (arrow table, row number).
+#: Where a candidate's full row lives: (query result table or ``RecordSource``, row number).
 _SOURCE = "_source"
 
 

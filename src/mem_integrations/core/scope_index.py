@@ -226,8 +226,7 @@ class ScopeCache:
             self._drop(where)
             self._snapshots[where] = snap
             self._rows += snap.size
-            while self._rows > self.max_rows and len(self._snapshots) > 1:
-                self._drop(next(iter(self._snapshots)))
+            self._evict()
 
     def appended(self, version: int, rows: pa.Table) -> None:
         """Carry the held scopes over to ``version``, which this process made by appending.
@@ -249,8 +248,7 @@ class ScopeCache:
                     self._snapshots[where] = nxt
                     self._rows += nxt.size - snap.size
         with self._lock:
-            while self._rows > self.max_rows and len(self._snapshots) > 1:
-                self._drop(next(iter(self._snapshots)))
+            self._evict()
 
     def clear(self) -> None:
         """Forget everything (the table was dropped and recreated)."""
@@ -263,6 +261,11 @@ class ScopeCache:
     def rows(self) -> int:
         """Memories held now, across snapshots."""
         return self._rows
+
+    def _evict(self) -> None:
+        """Drop the least recently used snapshots beyond the budget (always keep the newest)."""
+        while self._rows > self.max_rows and len(self._snapshots) > 1:
+            self._drop(next(iter(self._snapshots)))
 
     def _drop(self, where: str) -> None:
         old = self._snapshots.pop(where, None)

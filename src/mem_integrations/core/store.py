@@ -686,13 +686,11 @@ class _SearchReader:
         latest commit created; it is the latest if the manifest of the next does not exist.
         """
         opening = self._opening
-        if self._versions_dir is None or self._manifest_name is None:
+        if self._versions_dir is None or self._must_list():
             return None
         if opening is None or not opening.done() or opening.cancelled():
             return None
         if opening.exception() is not None:
-            return None
-        if time.monotonic() - self._refreshed_at >= FULL_REFRESH_S:
             return None
         generation, own = self._own
         if self._generation() == self._seen_generation:
@@ -701,18 +699,25 @@ class _SearchReader:
             version = own
         else:
             return None
-        nxt = os.path.join(self._versions_dir, self._manifest_name(version + 1))
-        return None if os.path.exists(nxt) else version
+        return None if self._has_successor(version) else version
 
     def _moved_on(self) -> bool:
         if self._generation() != self._seen_generation:
             return True  # this process committed since
         if self._versions_dir is None:
             return False  # other processes: LanceDB's read_consistency_interval applies
-        if time.monotonic() - self._refreshed_at >= FULL_REFRESH_S or self._manifest_name is None:
-            return True
-        nxt = os.path.join(self._versions_dir, self._manifest_name(self._version + 1))
-        return os.path.exists(nxt)
+        return self._must_list() or self._has_successor(self._version)
+
+    def _must_list(self) -> bool:
+        """True when a ``stat`` cannot vouch: the periodic re-list is due, or naming unknown."""
+        return (
+            self._manifest_name is None or time.monotonic() - self._refreshed_at >= FULL_REFRESH_S
+        )
+
+    def _has_successor(self, version: int) -> bool:
+        """Whether version ``version + 1`` of the local table exists: one ``stat``."""
+        assert self._versions_dir is not None and self._manifest_name is not None
+        return os.path.exists(os.path.join(self._versions_dir, self._manifest_name(version + 1)))
 
     async def _note_version(self, table: Any) -> None:
         self._version = int(await table.version())

@@ -3,7 +3,7 @@
 Why it exists: a LanceDB query costs 2-4 ms before any row is read (plan, per-fragment file
 opens, the hop to its runtime), and a search needs two of them. For the scopes searches run
 in (one user's memories, hundreds to thousands of rows) scoring in numpy takes a fraction
-of a millisecond, so ``scope_index.ScopeIndex`` keeps each searched scope's text here.
+of a millisecond, so each searched scope's text is indexed here (``scope_index.Snapshot``).
 
 The analysis matches the index this store builds with ``FTS(with_position=False)`` (probed
 against LanceDB 0.40, see ``tests/core/test_text_index.py``): the "simple" tokenizer (runs of
