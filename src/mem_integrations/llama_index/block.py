@@ -25,19 +25,13 @@ from llama_index.core.memory.memory import BaseMemoryBlock
 
 from ..core.async_memory import AsyncMemory
 from ..core.memory import Memory
-from ._common import (
-    StoreBinding,
-    format_memories,
-    latest_user_text,
-    message_text,
-    to_core_messages,
-    turn_complete,
-)
+from ._base import LongTermBase
+from ._common import format_memories, latest_user_text, message_text, turn_complete
 
 __all__ = ["LongTermMemoryBlock", "WriteThroughMemory", "long_term_memory"]
 
 
-class LongTermMemoryBlock(BaseMemoryBlock[str], StoreBinding):
+class LongTermMemoryBlock(BaseMemoryBlock[str], LongTermBase):
     """Memories from the store that are relevant to the conversation, as one block of text.
 
     Reads and writes are confined to the block's scope (``user_id`` / ``agent_id`` /
@@ -49,22 +43,6 @@ class LongTermMemoryBlock(BaseMemoryBlock[str], StoreBinding):
     description: str | None = Field(
         default="Facts remembered about the user from earlier conversations.",
         description="What the block holds.",
-    )
-    top_k: int = Field(default=5, ge=1, description="How many memories to show at most.")
-    threshold: float | None = Field(
-        default=None, ge=0.0, le=1.0, description="Minimum relevance of a memory to be shown."
-    )
-    filters: dict[str, Any] | None = Field(
-        default=None, description="Mem0-style filters narrowing which memories are shown."
-    )
-    query_window: int = Field(
-        default=1, ge=1, description="How many of the latest user messages to search with."
-    )
-    infer: bool = Field(
-        default=True, description="Let the store's extraction LLM, if any, distil the messages."
-    )
-    write_metadata: dict[str, Any] | None = Field(
-        default=None, description="Metadata attached to every memory this block writes."
     )
 
     @classmethod
@@ -78,23 +56,13 @@ class LongTermMemoryBlock(BaseMemoryBlock[str], StoreBinding):
         query = latest_user_text(history, self.query_window)
         if not query:
             return ""
-        mem = self.resolve()
-        hits = await asyncio.to_thread(
-            mem.search_hits, query, top_k=self.top_k, threshold=self.threshold,
-            filters=self.filters, **self.scope,
-        )  # fmt: skip
+        hits = await asyncio.to_thread(self.search_store, query)
         texts = format_memories(hits, exclude=[message_text(m) for m in history])
         return "\n".join(f"- {t}" for t in texts)
 
     async def _aput(self, messages: list[ChatMessage]) -> None:
         """Add the messages in one call (one commit; one LLM call only if extraction is on)."""
-        mem = self.resolve()
-        items = to_core_messages(messages, mem)
-        if items:
-            await asyncio.to_thread(
-                mem.add_events, items, infer=self.infer, metadata=self.write_metadata,
-                **self.scope,
-            )  # fmt: skip
+        await asyncio.to_thread(self.write_messages, messages)
 
     async def atruncate(self, content: str, tokens_to_truncate: int) -> str | None:
         """Drop the least relevant memories (the last lines) first, not the whole block."""

@@ -28,14 +28,8 @@ from llama_index.core.utils import get_tokenizer
 
 from ..core.async_memory import AsyncMemory
 from ..core.memory import Memory
-from ._common import (
-    StoreBinding,
-    format_memories,
-    latest_user_text,
-    message_text,
-    to_core_messages,
-    turn_complete,
-)
+from ._base import LongTermBase
+from ._common import format_memories, latest_user_text, message_text, turn_complete
 
 __all__ = ["DEFAULT_MEMORY_PROMPT", "LongTermChatMemory"]
 
@@ -47,7 +41,7 @@ _CONTEXT_SHARE = 0.75
 _TRIM_ROLES = (MessageRole.ASSISTANT, MessageRole.TOOL)
 
 
-class LongTermChatMemory(BaseMemory, StoreBinding):
+class LongTermChatMemory(BaseMemory, LongTermBase):
     """Chat history for one conversation, with recall from and writes to long-term memory.
 
     Every read and write is confined to the scope given (``user_id`` / ``agent_id`` /
@@ -67,27 +61,11 @@ class LongTermChatMemory(BaseMemory, StoreBinding):
     pending: list[ChatMessage] = Field(
         default_factory=list, description="The turn in progress, written when it completes."
     )
-    top_k: int = Field(default=5, ge=1, description="How many memories to recall at most.")
-    threshold: float | None = Field(
-        default=None, ge=0.0, le=1.0, description="Minimum relevance of a recalled memory."
-    )
-    filters: dict[str, Any] | None = Field(
-        default=None, description="Mem0-style filters narrowing which memories are recalled."
-    )
-    query_window: int = Field(
-        default=1, ge=1, description="How many of the latest user messages to search with."
-    )
     memory_prompt: str = Field(
         default=DEFAULT_MEMORY_PROMPT, description="Template of the injected system text."
     )
     write_turns: bool = Field(
         default=True, description="Write completed turns to long-term memory (False: read-only)."
-    )
-    infer: bool = Field(
-        default=True, description="Let the store's extraction LLM, if any, distil each turn."
-    )
-    write_metadata: dict[str, Any] | None = Field(
-        default=None, description="Metadata attached to every memory written from the chat."
     )
 
     @classmethod
@@ -120,22 +98,13 @@ class LongTermChatMemory(BaseMemory, StoreBinding):
 
     def recall(self, query: str, exclude: Sequence[str] = ()) -> list[str]:
         """Return the memories relevant to ``query``, minus those already present verbatim."""
-        if not query.strip():
-            return []
-        hits = self.resolve().search_hits(
-            query, top_k=self.top_k, threshold=self.threshold, filters=self.filters, **self.scope
-        )
-        return format_memories(hits, exclude)
+        return format_memories(self.search_store(query), exclude)
 
     def flush(self) -> None:
         """Write the turn in progress now, without waiting for the assistant's answer."""
-        if not self.pending:
-            return
-        mem = self.resolve()
-        items = to_core_messages(self.pending, mem)
-        if items:
-            mem.add_events(items, infer=self.infer, metadata=self.write_metadata, **self.scope)
-        self.pending = []
+        if self.pending:
+            self.write_messages(self.pending)
+            self.pending = []
 
     async def aflush(self) -> None:
         """Async form of :meth:`flush`."""
