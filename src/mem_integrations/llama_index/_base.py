@@ -3,8 +3,8 @@
 :class:`LongTermChatMemory` (a ``BaseMemory``) and :class:`LongTermMemoryBlock` (a block of
 LlamaIndex's ``Memory``) differ in where the recalled text goes and when a turn is written;
 the fields that say *what* is recalled (``top_k``, ``threshold``, ``filters``,
-``query_window``) and *how* it is written (``infer``, ``write_metadata``) and the two calls
-into the store are the same and live here once.
+``query_window``) and *how* it is written (``infer``, ``write_metadata``, ``store_assistant``)
+and the two calls into the store are the same and live here once.
 """
 
 from __future__ import annotations
@@ -40,6 +40,11 @@ class LongTermBase(StoreBinding):
     write_metadata: dict[str, Any] | None = Field(
         default=None, description="Metadata attached to every memory this adapter writes."
     )
+    store_assistant: bool = Field(
+        default=False,
+        description="Stored verbatim (no extraction LLM), keep the assistant's words too: "
+        "each write becomes one memory, the exchange as 'role: text' lines.",
+    )
 
     def search_store(self, query: str) -> list[SearchHit]:
         """Search the scope with the adapter's recall settings (blocking: the store's thread)."""
@@ -50,8 +55,19 @@ class LongTermBase(StoreBinding):
         )
 
     def write_messages(self, messages: Sequence[ChatMessage]) -> None:
-        """Add the messages in one call: one commit, one LLM call only if extraction is on."""
+        """Add the messages in one call: one commit, one LLM call only if extraction is on.
+
+        Stored verbatim, the core keeps a user's own messages only (the assistant's words
+        are not facts about the user). ``store_assistant`` writes the exchange instead, as
+        LlamaIndex's ``VectorMemoryBlock`` does, so that answers can be recalled too. An
+        extraction LLM sees both sides either way and decides what is worth keeping.
+        """
         mem = self.resolve()
         items = to_core_messages(messages, mem)
+        if self.store_assistant and not (self.infer and mem.llm is not None):
+            lines = [f"{i['role']}: {i['content']}" for i in items
+                     if i["role"] in ("user", "assistant")]  # fmt: skip
+            text = "\n".join(lines)[: mem.limits.max_text_chars]
+            items = [{"role": "user", "content": text}] if lines else []
         if items:
             mem.add_events(items, infer=self.infer, metadata=self.write_metadata, **self.scope)

@@ -19,14 +19,24 @@ from typing import Any, cast
 
 from llama_index.core.async_utils import asyncio_run
 from llama_index.core.base.llms.types import ChatMessage
-from llama_index.core.bridge.pydantic import Field, PrivateAttr
+from llama_index.core.bridge.pydantic import Field, PrivateAttr, field_validator
 from llama_index.core.memory import Memory as LlamaMemory
 from llama_index.core.memory.memory import BaseMemoryBlock
+from llama_index.core.postprocessor.types import BaseNodePostprocessor
+from llama_index.core.prompts import BasePromptTemplate, PromptTemplate, RichPromptTemplate
 
 from ..core.async_memory import AsyncMemory
 from ..core.memory import Memory
 from ._base import LongTermBase
-from ._common import format_memories, latest_user_text, message_text, turn_complete
+from ._common import (
+    bullets,
+    hit_to_node,
+    latest_user_text,
+    message_text,
+    plain_text,
+    turn_complete,
+    unseen,
+)
 
 __all__ = ["LongTermMemoryBlock", "WriteThroughMemory", "long_term_memory"]
 
@@ -36,7 +46,12 @@ class LongTermMemoryBlock(BaseMemoryBlock[str], LongTermBase):
 
     Reads and writes are confined to the block's scope (``user_id`` / ``agent_id`` /
     ``run_id`` / ``app_id``). Without an extraction LLM configured on the ``Memory`` (or with
-    ``infer=False``) writes store the user's messages verbatim and make no LLM call.
+    ``infer=False``) writes store the user's messages verbatim and make no LLM call
+    (``store_assistant=True``: the whole exchange, as ``VectorMemoryBlock`` stores it).
+
+    As in ``VectorMemoryBlock``, ``node_postprocessors`` rerank or filter the recalled
+    memories (as ``NodeWithScore``, with the query) and ``format_template`` wraps the result:
+    its ``text`` variable receives the ``- fact`` lines.
     """
 
     name: str = Field(default="long_term_memory", description="The block's name in the prompt.")
@@ -44,6 +59,22 @@ class LongTermMemoryBlock(BaseMemoryBlock[str], LongTermBase):
         default="Facts remembered about the user from earlier conversations.",
         description="What the block holds.",
     )
+    node_postprocessors: list[BaseNodePostprocessor] = Field(
+        default_factory=list, description="Applied, in order, to the recalled memories."
+    )
+    format_template: BasePromptTemplate | None = Field(
+        default=None, description="Wraps the recalled lines; its ``text`` variable gets them."
+    )
+
+    @field_validator("format_template", mode="before")
+    @classmethod
+    def _template(cls, value: Any) -> Any:
+        """Accept a string as LlamaIndex does (``{{ text }}``: rich, else ``{text}``)."""
+        if isinstance(value, str):
+            value = RichPromptTemplate(value) if "{{" in value else PromptTemplate(value)
+        if isinstance(value, BasePromptTemplate) and "text" not in value.template_vars:
+            raise ValueError("format_template needs a 'text' variable for the memories")
+        return value
 
     @classmethod
     def class_name(cls) -> str:
@@ -56,9 +87,18 @@ class LongTermMemoryBlock(BaseMemoryBlock[str], LongTermBase):
         query = latest_user_text(history, self.query_window)
         if not query:
             return ""
-        hits = await asyncio.to_thread(self.search_store, query)
-        texts = format_memories(hits, exclude=[message_text(m) for m in history])
-        return "\n".join(f"- {t}" for t in texts)
+        found = await asyncio.to_thread(self.search_store, query)
+        hits = unseen(found, exclude=[message_text(m) for m in history])
+        texts = [h.memory for h in hits]
+        if self.node_postprocessors and hits:
+            nodes = [hit_to_node(h, text=plain_text(h.memory)) for h in hits]
+            for post in self.node_postprocessors:
+                nodes = await post.apostprocess_nodes(nodes, query_str=query)
+            texts = [n.node.get_content() for n in nodes]
+        if not texts:
+            return ""
+        text = bullets(texts)
+        return self.format_template.format(text=text) if self.format_template else text
 
     async def _aput(self, messages: list[ChatMessage]) -> None:
         """Add the messages in one call (one commit; one LLM call only if extraction is on)."""
