@@ -120,3 +120,17 @@ async def test_after_a_flush_the_chat_opens_on_a_user_message(
     await system_mode.aput_messages([msg("user", "e " * 100), msg("assistant", "ok")])
     chat = [m for m in await system_mode.aget() if m.role.value != "system"]
     assert chat and chat[0].role.value == "user"  # recall aside, the same guarantee
+
+
+async def test_block_options_pass_through_the_factory(memory: Memory, disposing: Disposing) -> None:
+    """Not upstream: ``long_term_memory`` hands block fields to the block, the rest to Memory."""
+    mem = build(memory, disposing, store_assistant=True, query_window=2, token_limit=900,
+                format_template="Known: {text}")  # fmt: skip
+    [block] = mem.memory_blocks
+    assert block.store_assistant and block.query_window == 2 and mem.token_limit == 900
+    await mem.aput_messages([msg("user", "Where is the Louvre?"), msg("assistant", "In Paris.")])
+    assert [r["memory"] for r in memory.get_all(user_id="u")["results"]] == [
+        "user: Where is the Louvre?\nassistant: In Paris."
+    ]
+    got = await mem.aget(input="Tell me about the Louvre museum")
+    assert "Known: - user: Where is the Louvre?" in (got[0].content or "")

@@ -190,13 +190,17 @@ def long_term_memory(
 ) -> WriteThroughMemory:
     """Build a LlamaIndex ``Memory`` whose long-term memory works from the first turn.
 
-    ``memory_kwargs`` go to ``Memory.from_defaults`` (``session_id``, ``token_limit``,
-    ``chat_store``, ...). Extra ``memory_blocks`` are kept after the long-term block.
+    Keyword arguments that are fields of :class:`LongTermMemoryBlock` (``query_window``,
+    ``store_assistant``, ``node_postprocessors``, ``format_template``, ...) configure the
+    block; the others go to ``Memory.from_defaults`` (``session_id``, ``token_limit``,
+    ``insert_method``, ...). Extra ``memory_blocks`` are kept after the long-term block.
     """
+    block_kwargs = {k: memory_kwargs.pop(k) for k in list(memory_kwargs)
+                    if k in LongTermMemoryBlock.model_fields}  # fmt: skip
     block = LongTermMemoryBlock(
         memory=memory, user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id,
         top_k=top_k, threshold=threshold, filters=dict(filters) if filters is not None else None,
-        infer=infer, accept_short_term_memory=False,
+        infer=infer, **{"accept_short_term_memory": False, **block_kwargs},
     )  # fmt: skip
     built = WriteThroughMemory.from_defaults(memory_blocks=[block, *memory_blocks], **memory_kwargs)
     return cast(WriteThroughMemory, built)
