@@ -272,3 +272,10 @@ def test_unknown_constructor_arguments_are_refused(memory: Memory) -> None:
         LongTermChatMemory(memory=memory, user_id="alice", top_n=3)
     with pytest.raises(ValidationError, match="insert_method"):
         LongTermChatMemory(memory=memory, user_id="alice", insert_method="assistant")
+
+
+def test_store_assistant_writes_each_turn_as_one_exchange(memory: Memory) -> None:
+    chat = LongTermChatMemory(memory=memory, user_id="alice", store_assistant=True)
+    SimpleChatEngine.from_defaults(llm=MockLLM(max_tokens=3), memory=chat).chat("I like tea.")
+    [stored] = texts(memory, user_id="alice")
+    assert stored.startswith("user: I like tea.\nassistant: ")
