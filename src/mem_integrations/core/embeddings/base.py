@@ -7,7 +7,7 @@ would silently poison every later search.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -51,6 +51,16 @@ def _as_checked_matrix(raw: Any, n: int, dim: int, who: str) -> FloatMatrix:
     return arr
 
 
+def _call(who: str, fn: Callable[[Any], Any], arg: Any) -> Any:
+    """Call a model; whatever it raises becomes an ``EmbeddingError`` naming the model."""
+    try:
+        return fn(arg)
+    except EmbeddingError:
+        raise
+    except Exception as exc:
+        raise EmbeddingError(f"{who} failed: {exc}") from exc
+
+
 def embed_documents_checked(embedder: Embedder, texts: Sequence[str]) -> FloatMatrix:
     """Embed ``texts`` and guarantee a finite float32 ``(len(texts), embedder.dim)`` matrix."""
     if isinstance(texts, str):
@@ -59,24 +69,14 @@ def embed_documents_checked(embedder: Embedder, texts: Sequence[str]) -> FloatMa
     if not texts:
         return np.zeros((0, embedder.dim), dtype=np.float32)
     who = f"embedder {embedder.model_id!r}"
-    try:
-        raw = embedder.embed_documents(texts)
-    except EmbeddingError:
-        raise
-    except Exception as exc:
-        raise EmbeddingError(f"{who} failed: {exc}") from exc
+    raw = _call(who, embedder.embed_documents, texts)
     return _as_checked_matrix(raw, len(texts), embedder.dim, who)
 
 
 def embed_query_checked(embedder: Embedder, text: str) -> npt.NDArray[np.float32]:
     """Embed one query and guarantee a finite float32 vector of ``embedder.dim``."""
     who = f"embedder {embedder.model_id!r}"
-    try:
-        raw = embedder.embed_query(text)
-    except EmbeddingError:
-        raise
-    except Exception as exc:
-        raise EmbeddingError(f"{who} failed: {exc}") from exc
+    raw = _call(who, embedder.embed_query, text)
     try:
         vec = np.asarray(raw, dtype=np.float32)
     except (TypeError, ValueError) as exc:
