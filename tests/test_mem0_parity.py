@@ -277,7 +277,7 @@ def test_envelopes(people: Memory) -> None:
     page = people.get_all(user_id="alice")
     assert set(page) >= {"count", "next", "previous", "results"}
     users = people.users()
-    assert users["count"] == 4 and users["next"] is None and users["previous"] is None
+    assert users["count"] == 5 and users["next"] is None  # alice, bob, run r1, bot, portal and users["previous"] is None
 
 
 # -- semantics --------------------------------------------------------------------------------
@@ -350,7 +350,7 @@ def test_wiping_everything_takes_the_exact_call(people: Memory) -> None:
     ):
         with pytest.raises(ValidationError):
             accident()
-    assert people.users()["count"] == 4
+    assert people.users()["count"] == 5
     people.delete_all(user_id="*")
     assert {u["type"] for u in people.users()["results"]} == {"agent", "app"}
     out = people.delete_users()
