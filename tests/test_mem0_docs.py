@@ -725,8 +725,8 @@ def test_filters_common_patterns(filtered: Memory) -> None:
 
 def test_filters_metadata_or_and_keywords(filtered: Memory) -> None:
     """docs/platform/features/v2-memory-filters.mdx: the multi-value metadata workaround
-    (an OR of metadata equalities, with the entity id v3 requires), keywords ``icontains``, categories ``in``/``contains``,
-    a metadata pin."""
+    (an OR of metadata equalities, with the entity id v3 requires), keywords ``icontains``,
+    categories ``in``/``contains``, a metadata pin."""
     # the page shows the OR alone; the v3 API needs an entity id beside it (openapi.json)
     multi = _get_all(filtered, {"user_id": "user_123",
                                 "OR": [{"metadata": {"type": "semantic"}},

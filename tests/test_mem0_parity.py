@@ -277,7 +277,8 @@ def test_envelopes(people: Memory) -> None:
     page = people.get_all(user_id="alice")
     assert set(page) >= {"count", "next", "previous", "results"}
     users = people.users()
-    assert users["count"] == 5 and users["next"] is None  # alice, bob, run r1, bot, portal and users["previous"] is None
+    # alice, bob, bob's run r1, bot, portal
+    assert users["count"] == 5 and users["next"] is None and users["previous"] is None
 
 
 # -- semantics --------------------------------------------------------------------------------

@@ -126,8 +126,12 @@ def register(cli: click.Group) -> None:
     @cli.command()
     @click.argument("memory_id")
     @scope_options
-    @click.option("--show-expired/--hide-expired", default=True, show_default=True,
-                  help="Return it even if it has expired (Mem0's get does).")
+    @click.option(
+        "--show-expired/--hide-expired",
+        default=True,
+        show_default=True,
+        help="Return it even if it has expired (Mem0's get does).",
+    )
     @store_options
     @click.pass_context
     def get(ctx: click.Context, /, memory_id: str, show_expired: bool, uri: str | None,

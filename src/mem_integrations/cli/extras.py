@@ -31,8 +31,11 @@ def register(cli: click.Group) -> None:
         emit_one(open_memory(ctx, uri).feedback(memory_id, value, reason), plain)
 
     @cli.command()
-    @click.option("--decay/--no-decay", default=None,
-                  help="Turn recency decay on or off for the whole store (persisted).")
+    @click.option(
+        "--decay/--no-decay",
+        default=None,
+        help="Turn recency decay on or off for the whole store (persisted).",
+    )
     @store_options
     @click.pass_context
     def project(ctx: click.Context, /, decay: bool | None, uri: str | None,
@@ -45,8 +48,9 @@ def register(cli: click.Group) -> None:
 
     @cli.command("delete-users")
     @scope_options
-    @click.option("--all", "everything", is_flag=True,
-                  help="Every user, agent, app and run: the whole store.")
+    @click.option(
+        "--all", "everything", is_flag=True, help="Every user, agent, app and run: the whole store."
+    )
     @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
     @store_options
     @click.pass_context

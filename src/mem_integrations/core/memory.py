@@ -18,9 +18,9 @@ from .decay import DecayEngine
 from .embeddings import Embedder
 from .engine import Engine
 from .errors import UnknownArgumentError
+from .facade.annotations import Annotations
 from .facade.base import UNSET
 from .facade.compat import IGNORED, ArgumentPolicy
-from .facade.annotations import Annotations
 from .facade.reads import Reads
 from .facade.writes import Writes
 from .storage.rows import content_hash

@@ -132,8 +132,11 @@ class AddEvent(BaseModel):
     previous_memory: str | None = None
 
     def to_dict(self, *, direct_import: bool = False) -> dict[str, Any]:
-        """Mem0 omits ``previous_memory`` unless the event rewrote something; its Direct
-        Import results also carry the text as ``data.memory``."""
+        """Mem0's event shape.
+
+        ``previous_memory`` only when the event rewrote something; Direct Import results
+        also carry the text as ``data.memory``.
+        """
         out: dict[str, Any] = {"id": self.id, "memory": self.memory, "event": self.event}
         if self.previous_memory is not None:
             out["previous_memory"] = self.previous_memory

@@ -76,8 +76,10 @@ class Annotations(Facade):
         feedback: str | None = None,
         feedback_reason: str | None = None,
     ) -> dict[str, Any]:
-        """Mem0's feedback: ``POSITIVE``, ``NEGATIVE`` or ``VERY_NEGATIVE`` (any case) and a
-        reason; both ``None`` removes it. Returns ``{"id", "feedback", "feedback_reason"}``.
+        """Mem0's feedback on a memory, stored and readable with :meth:`get_feedback`.
+
+        ``POSITIVE``, ``NEGATIVE`` or ``VERY_NEGATIVE`` (any case) and a reason; both ``None``
+        removes it. Returns ``{"id", "feedback", "feedback_reason"}``.
 
         The memory must exist (expired ones included). Feedback is kept, not acted on: it does
         not change ranking.
@@ -85,8 +87,10 @@ class Annotations(Facade):
         return annotate.give_feedback(self._engine, memory_id, feedback, feedback_reason)
 
     def get_feedback(self, memory_id: str) -> dict[str, Any] | None:
-        """The feedback last given on a memory, or None: ``{id, memory_id, feedback,
-        feedback_reason, created_at, updated_at}``."""
+        """The feedback last given on a memory, or None.
+
+        ``{id, memory_id, feedback, feedback_reason, created_at, updated_at}``.
+        """
         return annotate.feedback_of(self._engine, memory_id)
 
     @property

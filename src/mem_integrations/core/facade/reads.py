@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..errors import ValidationError
+from ..expiry import parse_instant
 from ..read import listing
 from ..read.search import search_hits
 from ..read.select import get_row
 from ..records import HistoryEvent, MemoryRecord, Page, SearchHit
 from ..storage.rows import to_record
-from ..errors import ValidationError
-from ..expiry import parse_instant
 from .base import Facade
 
 __all__ = ["Reads"]

@@ -116,7 +116,7 @@ class Writes(Facade):
         ``timestamp`` (epoch seconds or ISO-8601) is the new ``updated_at`` instead of now.
         """
         self._args.check("update", ignored)
-        item = {"memory_id": memory_id, "text": text if text is not None else data}
+        item: dict[str, Any] = {"memory_id": memory_id, "text": text if text is not None else data}
         for key, value in (
             ("metadata", metadata),
             ("categories", categories),

@@ -37,7 +37,7 @@ def _keys(
     if keywords is not None:
         extra.append(F.parse_filters({"keywords": {"icontains": engine.check.text(keywords)}}))
     sql = where(engine, scope, filters, show_expired=show_expired, extra=extra)
-    keys = engine.store.query(sql, ["id", "created_at"]).to_pylist()
+    keys: list[dict[str, Any]] = engine.store.query(sql, ["id", "created_at"]).to_pylist()
     keys.sort(key=lambda r: (r["created_at"], r["id"]), reverse=True)
     return keys
 
@@ -91,8 +91,10 @@ def window(
     size: int = 100,
     show_expired: bool = False,
 ) -> dict[str, Any]:
-    """``size`` memories after the first ``offset`` (Mem0 OSS ``get_all(top_k=, offset=)``),
-    in the page envelope; ``next``/``previous`` are then offsets."""
+    """``size`` memories after the first ``offset``, in the page envelope.
+
+    Mem0 OSS ``get_all(top_k=, offset=)``; ``next``/``previous`` are then offsets.
+    """
     _check_size(engine, "offset", offset, 0)
     _check_size(engine, "top_k", size, 1)
     if size > engine.limits.max_page_size:

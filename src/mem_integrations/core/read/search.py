@@ -34,8 +34,10 @@ def _explained(
     by_text: Sequence[Mapping[str, Any]],
     threshold: float | None,
 ) -> list[SearchHit]:
-    """Each hit with Mem0's ``score_details``: the two signals, their weight, the fused
-    relevance, the decay factor and the final score (the same arithmetic as ``fuse``)."""
+    """Each hit with Mem0's ``score_details``, the same arithmetic as ``fuse``.
+
+    The two signals, their weight, the fused relevance, the decay factor, the final score.
+    """
     vectors = {row["id"]: row["vector"] for row, _ in kept}
     best = max((float(r.get("_score") or 0.0) for r in by_text), default=0.0)
     bm25 = {r["id"]: float(r.get("_score") or 0.0) / best for r in by_text} if best else {}

@@ -47,10 +47,12 @@ def _upsert(db: Any, name: str, schema: pa.Schema, key: str, rows: list[dict[str
     table = db.create_table(name, schema=schema, exist_ok=True)
     data = pa.Table.from_pylist(rows, schema=schema)
     retry_on_conflict(
-        lambda: table.merge_insert(key)
-        .when_matched_update_all()
-        .when_not_matched_insert_all()
-        .execute(data),
+        lambda: (
+            table.merge_insert(key)
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute(data)
+        ),
         f"{name} upsert",
     )
 

@@ -23,9 +23,9 @@ import pyarrow as pa
 from lancedb.index import FTS, Bitmap, BTree
 
 from ..errors import StoreError
+from .annotations import FEEDBACK
 from .commits import retry_on_conflict
 from .reader import SearchReader
-from .annotations import FEEDBACK
 from .schema import (
     ACCESSES,
     ACCESSES_SCHEMA,

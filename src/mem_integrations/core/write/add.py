@@ -97,7 +97,10 @@ def _existing(
 
 
 def _enriched(
-    engine: Engine, row: dict[str, Any], meta: str | None, cats: list[str],
+    engine: Engine,
+    row: dict[str, Any],
+    meta: str | None,
+    cats: list[str],
     expires: datetime | None,
 ) -> dict[str, Any] | None:
     """The stored row with what a re-add of its text brings, or None if it brings nothing.
@@ -114,8 +117,10 @@ def _enriched(
     same_meta = (json.loads(new_meta) if new_meta else None) == (
         json.loads(row["metadata"]) if row.get("metadata") else None
     )
-    if same_meta and new_cats == list(row.get("categories") or []) and (
-        new_expiry == row.get("expires_at")
+    if (
+        same_meta
+        and new_cats == list(row.get("categories") or [])
+        and (new_expiry == row.get("expires_at"))
     ):
         return None
     return {**row, "metadata": new_meta, "categories": new_cats, "expires_at": new_expiry}
