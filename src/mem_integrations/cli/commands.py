@@ -43,7 +43,7 @@ def register(cli: click.Group) -> None:
         An exact duplicate in the same scope is reported as NONE, not stored twice.
         """
         m = open_memory(ctx, uri)
-        result = m.add(
+        result = m.add_events(
             text,
             **scope_args(scope),
             metadata=json_option(metadata, "--metadata"),
@@ -51,7 +51,7 @@ def register(cli: click.Group) -> None:
             expiration_date=expires,
             infer=False,
             timestamp=epoch_or_text(timestamp),
-        )
+        ).to_dict()
         emit(result_rows(result), plain, EVENT_COLS)
 
     @cli.command()

@@ -54,7 +54,7 @@ class Writes(Facade):
             metadata=metadata, categories=categories, expiration_date=expiration_date,
             infer=infer, prompt=prompt, custom_categories=custom_categories,
             timestamp=timestamp, custom_instructions=custom_instructions,
-            memory_type=memory_type,
+            memory_type=memory_type, direct_import=not infer,
         )  # fmt: skip
         return result.to_dict(direct_import=not infer)
 
@@ -75,8 +75,14 @@ class Writes(Facade):
         timestamp: Any = None,
         custom_instructions: str | None = None,
         memory_type: str | None = None,
+        direct_import: bool = False,
     ) -> AddResult:
-        """Typed form of :meth:`add`."""
+        """Typed form of :meth:`add`.
+
+        ``direct_import=True`` is what ``add(infer=False)`` means (user and assistant turns
+        stored as given). Here ``infer=False`` alone only skips the LLM and keeps the verbatim
+        rule of the default add, which the framework adapters and ``import`` rely on.
+        """
         scope = self._scope(user_id, agent_id, run_id, app_id)
         if scope.is_empty():
             raise ScopeRequiredError("add needs at least one of user_id, agent_id, run_id, app_id")
@@ -91,7 +97,7 @@ class Writes(Facade):
         return add_op.add(
             self._engine, messages, scope, metadata=metadata, categories=categories,
             expiration_date=expiration_date, infer=infer, prompt=prompt,
-            custom_categories=custom_categories, timestamp=stamp,
+            custom_categories=custom_categories, timestamp=stamp, direct_import=direct_import,
         )  # fmt: skip
 
     def update(

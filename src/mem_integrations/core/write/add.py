@@ -59,11 +59,12 @@ def add(
     prompt: str | None = None,
     custom_categories: Sequence[str | Mapping[str, str]] | None = None,
     timestamp: datetime | None = None,
+    direct_import: bool = False,
 ) -> AddResult:
     """Validate everything, plan the operations, then :func:`apply` them.
 
-    ``infer=False`` is Direct Import (user and assistant turns); without an LLM the default
-    keeps the seed rule (:func:`~..messages.storable_messages`).
+    ``direct_import`` (Mem0's ``infer=False``) stores user and assistant turns; otherwise,
+    without an LLM, the seed rule applies (:func:`~..messages.storable_messages`).
     """
     msgs: list[Message] = normalize_messages(
         messages, max_messages=engine.limits.max_messages, max_chars=engine.limits.max_text_chars
@@ -71,12 +72,12 @@ def add(
     meta = engine.check.metadata(metadata)
     cats = engine.check.categories(categories)
     expires = parse_expiration(expiration_date)
-    if engine.llm is not None and infer:
+    if engine.llm is not None and infer and not direct_import:
         ops = plan_with_llm(
             _Planner(engine), msgs, scope, prompt=prompt, custom_categories=custom_categories
         )
     else:
-        keep = importable_messages(msgs) if not infer else storable_messages(msgs, scope)
+        keep = importable_messages(msgs) if direct_import else storable_messages(msgs, scope)
         ops = [Operation("ADD", m.content, actor_id=m.name, role=m.role) for m in keep]
     return apply(engine, ops, scope, meta, cats, expires, timestamp)
 
