@@ -508,3 +508,37 @@ def test_cli_add_direct_import_of_a_conversation(run: Run, tmp_path: Path) -> No
     when = datetime(2024, 5, 1, tzinfo=UTC) - timedelta(days=1)
     (event,) = lines(run("add", "hello", "--agent-id", "bot", "--timestamp", when.isoformat()))
     assert lines(run("get", event["id"]))[0]["created_at"].startswith("2024-04-30")
+
+
+def test_documented_differences(uri: str, clock: FrozenClock) -> None:
+    """The rows of docs/migration-from-mem0.md that no Mem0 snippet covers."""
+    with pytest.raises(UnknownArgumentError, match="client"):
+        Memory(uri=uri, embedder=HashEmbedder(), client=object())
+    mem = reopen(uri, clock)
+    try:
+        assert not hasattr(Memory, "from_config") and not hasattr(mem, "chat")
+        assert not hasattr(mem, "create_memory_export") and not hasattr(mem, "get_summary")
+        with pytest.raises(ValidationError, match="procedural"):
+            mem.add("x", agent_id="a", memory_type="procedural_memory")
+        with pytest.raises(ValidationError, match="not both"):
+            mem.add("x", user_id="u", prompt="p", custom_instructions="c")
+        mem.add("custom instructions need an LLM to matter", user_id="u", custom_instructions="c")
+        with pytest.raises(UnknownArgumentError, match="fields"):
+            mem.search("x", user_id="u", fields=["id"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            hits = mem.search("matter", user_id="u", rerank=False, keyword_search=True,
+                              latest_only=True)  # fmt: skip
+        assert len(hits["results"]) == 1
+        far = mem.search("zebra quantum", user_id="u")["results"]
+        assert far and far[0]["score"] < 0.1  # Mem0's default threshold 0.1 would drop it
+        with pytest.raises(ValidationError, match="custom_instructions"):
+            mem.project.update(custom_instructions="be brief")
+        mem.project.update(decay=True)
+        assert mem.reset() is None
+        assert mem.project.get()["decay"] is True  # settings outlive reset
+        mid = first_id(mem.add("kept metadata", user_id="u", metadata={"a": 1, "b": 2}))
+        mem.update(mid, metadata={"a": 3})
+        assert mem.get(mid)["metadata"] == {"a": 3}  # replaced (Mem0 OSS merges)
+    finally:
+        mem.close()
