@@ -99,6 +99,12 @@ def test_retired_arguments_warn_once_per_name(mem: Memory) -> None:
         mem.search("fact", user_id="u", output_format="v1.1")
     with pytest.warns(DeprecationWarning, match="enable_graph"):
         mem.get_all(user_id="u", enable_graph=True)
+    mid = mem.get_all(user_id="u")["results"][0]["id"]
+    with pytest.warns(DeprecationWarning, match="api_version"):
+        mem.get(mid, api_version="v1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mem.history(mid, output_format="v1.1", api_version="v1")
 
 
 def test_unknown_method_argument_is_a_typed_error(mem: Memory) -> None:
@@ -109,6 +115,8 @@ def test_unknown_method_argument_is_a_typed_error(mem: Memory) -> None:
         lambda: mem.get_all(user_id="u", colour="red"),
         lambda: mem.update("id", text="x", colour="red"),
         lambda: mem.delete_all(user_id="u", colour="red"),
+        lambda: mem.get("id", colour="red"),
+        lambda: mem.history("id", colour="red"),
     ):
         with pytest.raises(UnknownArgumentError, match="colour"):
             call()
@@ -503,8 +511,7 @@ def test_cli_feedback_project_and_wipes(run: Run) -> None:
     assert lines(run("users")) == []
 
 
-def test_cli_add_direct_import_of_a_conversation(run: Run, tmp_path: Path) -> None:
-    del tmp_path
+def test_cli_add_iso_timestamp(run: Run) -> None:
     when = datetime(2024, 5, 1, tzinfo=UTC) - timedelta(days=1)
     (event,) = lines(run("add", "hello", "--agent-id", "bot", "--timestamp", when.isoformat()))
     assert lines(run("get", event["id"]))[0]["created_at"].startswith("2024-04-30")

@@ -100,12 +100,14 @@ class Reads(Facade):
         run_id: str | None = None,
         app_id: str | None = None,
         show_expired: bool = True,
+        **ignored: Any,
     ) -> dict[str, Any]:
         """One memory by id; scope ids, if given, must match. Raises MemoryNotFoundError.
 
         An expired memory is returned too (Mem0 hides expired memories from search and
         lists, not from a direct get); ``show_expired=False`` treats it as not found.
         """
+        self._args.check("get", ignored)
         return self.get_record(
             memory_id, user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id,
             show_expired=show_expired,
@@ -194,11 +196,13 @@ class Reads(Facade):
         agent_id: str | None = None,
         run_id: str | None = None,
         app_id: str | None = None,
+        **ignored: Any,
     ) -> list[dict[str, Any]]:
         """Every change of one memory, oldest first (kept after the memory is deleted).
 
         Scope ids, if given, confine it: another scope's memory has no history for this caller.
         """
+        self._args.check("history", ignored)
         return [
             e.to_dict()
             for e in self.history_events(
