@@ -1,0 +1,244 @@
+"""Update racing delete, and duplicate adds racing each other: a delete is final, dedup exact.
+
+``update`` reads a row, embeds the new text, then writes. A delete (by id, or of the whole
+user) that commits inside that window must win: the memory stays deleted and its history never
+reads ADD, DELETE, UPDATE. The forced interleavings run the delete from a second handle and
+from a second process at exactly that point (see ``HookEmbedder``); the free-running variants
+start both sides on a barrier and check every pair, whatever order they landed in.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mem_integrations import Memory, MemoryNotFoundError
+from reliability.races import (
+    SPAWN,
+    HookEmbedder,
+    assert_stays_deleted,
+    events,
+    open_real_clock,
+    racing_child,
+    serve_child,
+    stored,
+)
+
+# -- forced interleavings ------------------------------------------------------------------------
+
+
+def race_update_against(m: Memory, emb: HookEmbedder, delete: Callable[[str], Any]) -> str:
+    """Add a memory, then update it while ``delete`` runs between update's read and write."""
+    mid = m.add("the door code is 1234", user_id="bob")["results"][0]["id"]
+    emb.hooks["the door code is 5678"] = lambda: delete(mid)
+    try:
+        m.update(mid, "the door code is 5678", user_id="bob")
+    except MemoryNotFoundError:
+        pass  # the update ordered after the delete: refused, and that is fine
+    assert not emb.hooks, "the hook must have fired inside update"
+    return mid
+
+
+@pytest.mark.parametrize("how", ["delete", "delete_users"])
+def test_delete_from_another_handle_inside_update_wins(tmp_path: Path, how: str) -> None:
+    emb = HookEmbedder()
+    m = open_real_clock(str(tmp_path / "s"), emb)
+    other = open_real_clock(str(tmp_path / "s"))
+
+    def delete(mid: str) -> None:
+        if how == "delete":
+            other.delete(mid, user_id="bob")
+        else:
+            other.delete_users(user_id="bob")
+
+    mid = race_update_against(m, emb, delete)
+    assert_stays_deleted(m, mid)
+    assert_stays_deleted(other, mid)
+    with pytest.raises(MemoryNotFoundError):
+        m.get(mid)
+    other.close()
+    m.close()
+
+
+@pytest.mark.parametrize("how", ["delete", "users"])
+def test_delete_from_another_process_inside_update_wins(tmp_path: Path, how: str) -> None:
+    uri = str(tmp_path / "s")
+    emb = HookEmbedder()
+    m = open_real_clock(uri, emb)
+    parent, child = SPAWN.Pipe()
+    p = SPAWN.Process(target=serve_child, args=(uri, child))
+    p.start()
+    try:
+        assert parent.recv() == "ready"
+
+        def delete(mid: str) -> None:
+            parent.send((how, mid if how == "delete" else "bob"))
+            assert parent.recv() == ("ok", None)
+
+        mid = race_update_against(m, emb, delete)
+        assert_stays_deleted(m, mid)
+    finally:
+        parent.send(None)
+        p.join(timeout=120)
+        m.close()
+    assert p.exitcode == 0
+
+
+def test_batch_update_with_one_id_deleted_concurrently(tmp_path: Path) -> None:
+    """The rows still there are updated; the deleted one stays deleted and is reported."""
+    emb = HookEmbedder()
+    m = open_real_clock(str(tmp_path / "s"), emb)
+    other = open_real_clock(str(tmp_path / "s"))
+    ids = [e["id"] for e in m.add(["fact one", "fact two"], user_id="bob")["results"]]
+    emb.hooks["fact two changed"] = lambda: other.delete(ids[1])
+    try:
+        out = m.batch_update(
+            [{"memory_id": ids[0], "text": "fact one changed"},
+             {"memory_id": ids[1], "text": "fact two changed"}]
+        )  # fmt: skip
+        assert [r["id"] for r in out["results"]] == [ids[0]]
+    except MemoryNotFoundError:
+        assert m.get(ids[0])["memory"] == "fact one"  # refused whole: nothing changed
+    assert_stays_deleted(m, ids[1])
+    assert events(m, ids[0])[-1] in ("ADD", "UPDATE")
+    other.close()
+    m.close()
+
+
+# -- free-running races --------------------------------------------------------------------------
+
+
+def thread_races(tmp_path: Path, pairs: int) -> int:
+    """``pairs`` updates each racing a delete (by id or by user) on a shared Memory."""
+    m = open_real_clock(str(tmp_path / "s"))
+    ids = [m.add(f"fact number {i}", user_id=f"u{i}")["results"][0]["id"] for i in range(pairs)]
+    errors: list[BaseException] = []
+
+    def run(fn: Callable[[], Any], gate: threading.Barrier) -> None:
+        try:
+            gate.wait()
+            fn()
+        except MemoryNotFoundError:
+            pass
+        except BaseException as exc:
+            errors.append(exc)
+
+    for i, mid in enumerate(ids):
+        gate = threading.Barrier(2)
+
+        def update(mid: str = mid, i: int = i) -> None:
+            m.update(mid, f"changed {i}")
+
+        def delete(mid: str = mid, i: int = i) -> None:
+            if i % 2:
+                m.delete_users(user_id=f"u{i}")
+            else:
+                m.delete(mid)
+
+        upd = threading.Thread(target=run, args=(update, gate))
+        dele = threading.Thread(target=run, args=(delete, gate))
+        upd.start()
+        dele.start()
+        upd.join()
+        dele.join()
+    assert errors == []
+    resurrected = [mid for mid in ids if stored(m, mid)]
+    assert resurrected == [], f"{len(resurrected)} of {pairs} deleted memories came back"
+    for mid in ids:
+        assert_stays_deleted(m, mid)
+    m.close()
+    return pairs
+
+
+def test_update_racing_delete_in_threads(tmp_path: Path) -> None:
+    assert thread_races(tmp_path, 20) == 20
+
+
+@pytest.mark.slow
+def test_update_racing_delete_in_threads_many(tmp_path: Path) -> None:
+    assert thread_races(tmp_path, 200) == 200
+
+
+def process_races(tmp_path: Path, n: int) -> int:
+    """One process updates ``n`` memories while another deletes them, in the same order."""
+    uri = str(tmp_path / "s")
+    with open_real_clock(uri) as m:
+        users = [f"u{i}" for i in range(n)]
+        added = [m.add(f"fact number {i}", user_id=u) for i, u in enumerate(users)]
+        ids = [a["results"][0]["id"] for a in added]
+    barrier = SPAWN.Barrier(2)
+    procs = [
+        SPAWN.Process(target=racing_child, args=(uri, role, ids, users, barrier))
+        for role in ("update", "delete")
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=300)
+    assert [p.exitcode for p in procs] == [0, 0]
+    with open_real_clock(uri) as m:
+        resurrected = [mid for mid in ids if stored(m, mid)]
+        assert resurrected == [], f"{len(resurrected)} of {n} deleted memories came back"
+        for mid in ids:
+            assert_stays_deleted(m, mid)
+    return n
+
+
+def test_update_racing_delete_in_processes(tmp_path: Path) -> None:
+    assert process_races(tmp_path, 30) == 30
+
+
+@pytest.mark.slow
+def test_update_racing_delete_in_processes_many(tmp_path: Path) -> None:
+    assert process_races(tmp_path, 300) == 300
+
+
+# -- duplicate detection -----------------------------------------------------------------------
+
+
+def dedup_threads(m: Memory | list[Memory], threads: int, texts: int) -> Counter[str]:
+    handles = m if isinstance(m, list) else [m] * threads
+    gate = threading.Barrier(threads)
+    found: list[dict[str, Any]] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def worker(h: Memory) -> None:
+        try:
+            gate.wait()
+            for i in range(texts):
+                res = h.add(f"shared fact {i}", user_id="dup")["results"]
+                with lock:
+                    found.extend(res)
+        except BaseException as exc:
+            errors.append(exc)
+
+    ts = [threading.Thread(target=worker, args=(h,)) for h in handles]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert errors == []
+    return Counter(e["event"] for e in found)
+
+
+def test_four_threads_adding_the_same_texts_store_each_once(tmp_path: Path) -> None:
+    m = open_real_clock(str(tmp_path / "s"))
+    counts = dedup_threads(m, 4, 20)
+    assert counts == Counter({"ADD": 20, "NONE": 60})
+    assert m.store.memories.count_rows() == 20
+    m.close()
+
+
+def test_two_handles_in_one_process_dedup_too(tmp_path: Path) -> None:
+    handles = [open_real_clock(str(tmp_path / "s")) for _ in range(2)]
+    counts = dedup_threads(handles, 2, 20)
+    assert counts == Counter({"ADD": 20, "NONE": 20})
+    assert handles[0].store.memories.count_rows() == 20
+    for h in handles:
+        h.close()
