@@ -17,12 +17,13 @@ from typing import Any
 
 import pytest
 
-from mem_integrations import Memory, MemoryNotFoundError
+from mem_integrations import Memory, MemoryLayerError, MemoryNotFoundError
 from reliability.races import (
     SPAWN,
     HookEmbedder,
     assert_stays_deleted,
     events,
+    first_open_child,
     open_real_clock,
     racing_child,
     serve_child,
@@ -242,3 +243,160 @@ def test_two_handles_in_one_process_dedup_too(tmp_path: Path) -> None:
     assert handles[0].store.memories.count_rows() == 20
     for h in handles:
         h.close()
+
+
+# -- reset while others hold the store open; racing first opens -------------------------------
+
+
+def test_reset_while_another_handle_is_open(tmp_path: Path) -> None:
+    """Both handles keep working after either resets, every round; the store always opens."""
+    uri = str(tmp_path / "s")
+    a, b = open_real_clock(uri), open_real_clock(uri)
+    for r in range(4):
+        resetter, user = (a, b) if r % 2 == 0 else (b, a)
+        user.add(f"before reset {r}", user_id="x")
+        assert user.search("reset", user_id="x")["results"]
+        resetter.reset()
+        for h in (a, b):
+            assert h.get_all(user_id="x")["results"] == []
+            assert h.search("reset", user_id="x")["results"] == []
+        user.add(f"after reset {r}", user_id="x")
+        resetter.add(f"also after reset {r}", user_id="x")
+        for h in (a, b):
+            got = sorted(x["memory"] for x in h.get_all(user_id="x")["results"])
+            assert got == [f"after reset {r}", f"also after reset {r}"]
+        user.delete_all(user_id="x")
+    with open_real_clock(uri) as fresh:
+        assert fresh.get_all(user_id="x")["results"] == []
+        fresh.add("opens fine", user_id="x")
+    a.close()
+    b.close()
+
+
+def test_reset_while_another_process_is_open(tmp_path: Path) -> None:
+    uri = str(tmp_path / "s")
+    m = open_real_clock(uri)
+    parent, child = SPAWN.Pipe()
+    p = SPAWN.Process(target=serve_child, args=(uri, child))
+    p.start()
+    replies: list[Any] = []
+    try:
+        assert parent.recv() == "ready"
+        for r in range(4):
+            parent.send(("add", f"child fact {r}"))
+            replies.append(parent.recv())
+            m.add(f"parent fact {r}", user_id="kid")
+            if r % 2:
+                m.reset()
+            else:
+                parent.send(("reset", None))
+                replies.append(parent.recv())
+            assert m.get_all(user_id="kid")["results"] == []
+            parent.send(("list", "kid"))
+            replies.append(parent.recv())
+            assert replies[-1] == ("ok", [])
+            parent.send(("add", f"child after {r}"))
+            replies.append(parent.recv())
+            assert [x["memory"] for x in m.get_all(user_id="kid")["results"]] == [
+                f"child after {r}"
+            ]
+            m.delete_all(user_id="kid")
+    finally:
+        parent.send(None)
+        p.join(timeout=120)
+        m.close()
+    assert p.exitcode == 0
+    assert [x for x in replies if x[0] != "ok"] == []
+    with open_real_clock(uri) as fresh:
+        fresh.add("opens fine", user_id="x")
+
+
+def test_reset_racing_writers_in_threads(tmp_path: Path) -> None:
+    """Writers on other handles only ever see success or a typed error; the store survives."""
+    uri = str(tmp_path / "s")
+    resetter = open_real_clock(uri)
+    writers = [open_real_clock(uri) for _ in range(2)]
+    gate = threading.Barrier(3)
+    untyped: list[BaseException] = []
+
+    def write(h: Memory, w: int) -> None:
+        gate.wait()
+        for i in range(15):
+            try:
+                h.add(f"writer {w} fact {i}", user_id="x")
+                h.search("fact", user_id="x")
+            except MemoryLayerError:
+                pass
+            except BaseException as exc:
+                untyped.append(exc)
+
+    ts = [threading.Thread(target=write, args=(h, w)) for w, h in enumerate(writers)]
+    for t in ts:
+        t.start()
+    gate.wait()
+    for _ in range(3):
+        try:
+            resetter.reset()
+        except MemoryLayerError:
+            pass
+        except BaseException as exc:
+            untyped.append(exc)
+    for t in ts:
+        t.join()
+    assert untyped == [], repr(untyped[:1])
+    for h in [resetter, *writers]:
+        h.close()
+    with open_real_clock(uri) as fresh:
+        fresh.add("opens fine", user_id="x")
+        assert fresh.get_all(user_id="x")["results"]
+
+
+def first_opens(uri: str, n: int) -> None:
+    """``n`` processes open a Memory on the same new folder at once; all must succeed."""
+    barrier = SPAWN.Barrier(n)
+    pipes = [SPAWN.Pipe() for _ in range(n)]
+    procs = [
+        SPAWN.Process(target=first_open_child, args=(uri, barrier, i, pipes[i][1]))
+        for i in range(n)
+    ]
+    for p in procs:
+        p.start()
+    replies = [pipes[i][0].recv() for i in range(n)]
+    for p in procs:
+        p.join(timeout=120)
+    assert replies == ["ok"] * n
+    with open_real_clock(uri) as m:
+        got = sorted(r["memory"] for r in m.get_all(user_id="race")["results"])
+        assert got == [f"first open {i}" for i in range(n)]
+
+
+def test_first_opens_racing_on_a_fresh_folder(tmp_path: Path) -> None:
+    first_opens(str(tmp_path / "fresh"), 4)
+
+
+@pytest.mark.slow
+def test_first_opens_racing_on_fresh_folders_many_rounds(tmp_path: Path) -> None:
+    for r in range(6):
+        first_opens(str(tmp_path / f"fresh{r}"), 4)
+
+
+def test_first_opens_racing_in_threads(tmp_path: Path) -> None:
+    uri = str(tmp_path / "fresh")
+    gate = threading.Barrier(4)
+    out: list[Any] = []
+
+    def first_open(i: int) -> None:
+        gate.wait()
+        try:
+            with open_real_clock(uri) as m:
+                m.add(f"first open {i}", user_id="race")
+            out.append("ok")
+        except BaseException as exc:
+            out.append(exc)
+
+    ts = [threading.Thread(target=first_open, args=(i,)) for i in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert out == ["ok"] * 4
