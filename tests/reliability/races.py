@@ -14,7 +14,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from mem_integrations import Memory, MemoryConfig, MemoryLayerError, MemoryNotFoundError
-from mem_integrations.core.recovery import visible
+from mem_integrations.core.storage.recovery import visible
 from mem_integrations.testing import HashEmbedder
 
 SPAWN = mp.get_context("spawn")

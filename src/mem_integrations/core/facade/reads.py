@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..errors import ValidationError
 from ..read import listing
 from ..read.search import search_hits
 from ..read.select import get_row
@@ -125,10 +126,18 @@ class Reads(Facade):
         With ``page``/``page_size`` the result is Mem0's paginated shape (count, next,
         previous, results); otherwise ``{"results": [...]}`` capped at ``limit`` (100).
         """
+        # the first size given wins; 0 is refused by its own name, never read as "unset"
+        name, size = next(
+            ((n, v) for n, v in (("page_size", page_size), ("limit", limit), ("top_k", top_k))
+             if v is not None),
+            ("page_size", 100),
+        )  # fmt: skip
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValidationError(f"{name} must be a positive integer, got {size!r}")
         pg = self.get_all_page(
             user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id, filters=filters,
-            categories=categories, keywords=keywords, page=page or 1,
-            page_size=page_size or limit or top_k or 100, show_expired=show_expired,
+            categories=categories, keywords=keywords, page=1 if page is None else page,
+            page_size=size, show_expired=show_expired,
         )  # fmt: skip
         if page is None and page_size is None:
             return {"results": [r.to_dict() for r in pg.results]}

@@ -18,6 +18,7 @@ from ..clock import Clock
 from ..config import Limits, MemoryConfig
 from ..embeddings import embed_documents_checked
 from ..engine import Engine
+from ..errors import PartialWriteError
 from ..expiry import live_sql, parse_expiration
 from ..extraction import Operation, plan_with_llm
 from ..messages import Message, normalize_messages, storable_messages
@@ -98,71 +99,114 @@ def apply(
     cats: list[str],
     expires: datetime | None,
 ) -> AddResult:
-    """Write a planned set of operations: one memories commit, one history commit."""
-    housekeeping(engine)
+    """Write a planned set of operations: the memories commit(s), then one history commit.
+
+    What can still refuse (embedding) runs before housekeeping and before any write. Changes
+    to existing memories rewrite only rows that still exist, so a concurrent delete wins.
+    Exact duplicates in the scope (already stored, or twice in this call) become ``NONE``; the
+    duplicate check and the append hold the store's write lock, so threads of one process
+    adding the same text store it once (``storage.commits.write_lock``).
+    """
     now = engine.clock.now()
-    adds = [op for op in ops if op.event == "ADD"]
-    # Exact duplicates in the same scope (already stored, or twice in this call) are NONE.
-    hashes = list({content_hash(op.text) for op in adds if op.text})
-    existing = _existing(engine, hashes, scope, now)
-
-    events: list[AddEvent] = []
-    new_rows: list[dict[str, Any]] = []
-    history: list[dict[str, Any]] = []
-    to_embed: list[str] = []
-    for op in adds:
-        assert op.text is not None
-        h = content_hash(op.text)
-        if h in existing:
-            events.append(AddEvent(id=existing[h], memory=op.text, event="NONE"))
-            continue
-        row = {
-            "id": str(uuid.uuid4()), "memory": op.text, "hash": h, "vector": None,
-            **scope.model_dump(), "actor_id": op.actor_id, "role": op.role,
-            "categories": list(dict.fromkeys([*cats, *(op.categories or ())])),
-            "metadata": meta, "created_at": now, "updated_at": now, "expires_at": expires,
-        }  # fmt: skip
-        existing[h] = row["id"]
-        new_rows.append(row)
-        to_embed.append(op.text)
-        events.append(AddEvent(id=row["id"], memory=op.text, event="ADD"))
-        history.append(history_event(row, "ADD", None, op.text, now))
-
+    adds = [op for op in ops if op.event == "ADD" and op.text]
     changed = [op for op in ops if op.event in ("UPDATE", "DELETE", "NONE")]
     current: dict[str, Any] = fetch(engine, [op.memory_id for op in changed if op.memory_id])
-    updated_rows: list[dict[str, Any]] = []
-    deleted: list[str] = []
+    plan: list[tuple[str, dict[str, Any]]] = []  # (event, row) in the planner's order
     for op in changed:
         cur = current.get(op.memory_id or "")
         if cur is None:
             continue
-        if op.event == "NONE":  # the LLM found it already known: report, write nothing
-            events.append(AddEvent(id=cur["id"], memory=cur["memory"], event="NONE"))
-            continue
-        if op.event == "DELETE":
-            deleted.append(cur["id"])
-            events.append(AddEvent(id=cur["id"], memory=cur["memory"], event="DELETE"))
-            history.append(history_event(cur, "DELETE", cur["memory"], None, now, True))
+        if op.event != "UPDATE":  # NONE: already known, write nothing; DELETE: drop the row
+            plan.append((op.event, cur))
             continue
         assert op.text is not None
         new = {**cur, "memory": op.text, "hash": content_hash(op.text), "updated_at": now}
         if op.categories is not None:
             new["categories"] = list(op.categories)
-        updated_rows.append(new)
-        to_embed.append(op.text)
-        events.append(
-            AddEvent(id=cur["id"], memory=op.text, event="UPDATE", previous_memory=cur["memory"])
-        )
-        history.append(history_event(cur, "UPDATE", cur["memory"], op.text, now))
+        plan.append(("UPDATE", new))
+    updated_rows = [row for event, row in plan if event == "UPDATE"]
+    deleted = [row["id"] for event, row in plan if event == "DELETE"]
 
-    vectors = embed_documents_checked(engine.embedder, to_embed) if to_embed else None
-    for i, cur in enumerate([*new_rows, *updated_rows]):
-        assert vectors is not None
-        cur["vector"] = vectors[i]
-    if updated_rows or deleted:
-        drop = ids_sql(deleted) if deleted else None
-        engine.store.merge(engine.rows(new_rows + updated_rows), drop)
-    elif new_rows:
-        engine.store.append(engine.rows(new_rows))
-    engine.history(history)
-    return AddResult(results=events)
+    texts = list(dict.fromkeys(op.text for op in adds if op.text))
+    to_embed = [*texts, *(r["memory"] for r in updated_rows)]
+    vectors = embed_documents_checked(engine.embedder, to_embed) if to_embed else []
+    by_text = dict(zip(texts, vectors, strict=False))
+    for i, row in enumerate(updated_rows):
+        row["vector"] = vectors[len(texts) + i]
+    housekeeping(engine)
+
+    kept: set[str] = set()
+    if updated_rows:
+        kept = engine.store.merge(engine.rows(updated_rows), ids_sql(deleted) if deleted else None)
+    elif deleted:
+        engine.store.delete(ids_sql(deleted))
+    history: list[dict[str, Any]] = []
+    change_events: list[AddEvent] = []
+    done: dict[str, list[str]] = {"added": [], "updated": [], "deleted": deleted}
+    for event, row in plan:
+        old = current[row["id"]]
+        if event == "NONE":
+            change_events.append(AddEvent(id=row["id"], memory=row["memory"], event="NONE"))
+        elif event == "DELETE":
+            change_events.append(AddEvent(id=row["id"], memory=row["memory"], event="DELETE"))
+            history.append(history_event(row, "DELETE", row["memory"], None, now, True))
+        elif row["id"] in kept:  # else it was deleted meanwhile: this update came after
+            change_events.append(AddEvent(
+                id=row["id"], memory=row["memory"], event="UPDATE", previous_memory=old["memory"]
+            ))  # fmt: skip
+            history.append(history_event(old, "UPDATE", old["memory"], row["memory"], now))
+            done["updated"].append(row["id"])
+
+    try:
+        add_events = _append_new(engine, adds, by_text, scope, meta, cats, expires, now, history)
+    except Exception as exc:
+        if not history:
+            raise
+        engine.history_after(history, done, None)  # the rewrites landed: record them
+        raise PartialWriteError(
+            f"the updates and deletes of this add were committed but its new memories were "
+            f"not: {exc}",
+            committed={k: v for k, v in done.items() if v},
+            result=None,
+        ) from exc
+    done["added"] = [e.id for e in add_events if e.event == "ADD"]
+    result = AddResult(results=[*add_events, *change_events])
+    engine.history_after(history, done, result)
+    return result
+
+
+def _append_new(
+    engine: Engine,
+    adds: Sequence[Operation],
+    vectors: Mapping[str, Any],
+    scope: Scope,
+    meta: str | None,
+    cats: list[str],
+    expires: datetime | None,
+    now: datetime,
+    history: list[dict[str, Any]],
+) -> list[AddEvent]:
+    """Check for duplicates and append the new rows, atomically within this process."""
+    events: list[AddEvent] = []
+    rows: list[dict[str, Any]] = []
+    with engine.store.write_lock:
+        existing = _existing(engine, list({content_hash(t) for t in vectors}), scope, now)
+        for op in adds:
+            assert op.text is not None
+            h = content_hash(op.text)
+            if h in existing:
+                events.append(AddEvent(id=existing[h], memory=op.text, event="NONE"))
+                continue
+            row = {
+                "id": str(uuid.uuid4()), "memory": op.text, "hash": h,
+                "vector": vectors[op.text], **scope.model_dump(), "actor_id": op.actor_id,
+                "role": op.role, "categories": list(dict.fromkeys([*cats, *(op.categories or ())])),
+                "metadata": meta, "created_at": now, "updated_at": now, "expires_at": expires,
+            }  # fmt: skip
+            existing[h] = row["id"]
+            rows.append(row)
+            events.append(AddEvent(id=row["id"], memory=op.text, event="ADD"))
+        if rows:
+            engine.store.append(engine.rows(rows))
+    history[:0] = [history_event(r, "ADD", None, r["memory"], now) for r in rows]
+    return events

@@ -6,12 +6,13 @@ the last text after the memory is gone.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import filters as F
 from ..engine import Engine
-from ..errors import ScopeRequiredError
+from ..errors import MemoryLayerError, ScopeRequiredError
 from ..expiry import expired_sql
 from ..read.select import get_rows, where
 from ..records import Scope
@@ -26,13 +27,24 @@ __all__ = [
     "purge_expired",
 ]
 
+log = logging.getLogger(__name__)
+
 
 def housekeeping(engine: Engine) -> None:
-    """Purge expired memories at most once per ``purge_interval``: no cron job needed."""
+    """Purge expired memories at most once per ``purge_interval``: no cron job needed.
+
+    Write calls run it after their own checks, just before their own commit. It never fails
+    the call that runs it: a purge that cannot commit (full disk) is logged and tried again by
+    a later call, and the call then reports its own outcome.
+    """
     now = engine.clock.now()
     if engine.last_purge is None or now - engine.last_purge >= engine.config.purge_interval:
         engine.last_purge = now
-        purge_expired(engine)
+        try:
+            purge_expired(engine)
+        except MemoryLayerError:
+            engine.last_purge = None
+            log.warning("purging expired memories of %s failed", engine.store.uri, exc_info=True)
 
 
 def purge_expired(engine: Engine) -> dict[str, Any]:
@@ -44,7 +56,8 @@ def purge_expired(engine: Engine) -> dict[str, Any]:
         return {"purged": 0}
     ids = [r["id"] for r in rows]
     engine.store.delete(f"{sql} AND {ids_sql(ids)}")
-    engine.history([history_event(r, "EXPIRE", r["memory"], None, now, True) for r in rows])
+    events = [history_event(r, "EXPIRE", r["memory"], None, now, True) for r in rows]
+    engine.history_after(events, {"deleted": ids}, {"purged": len(rows)})
     return {"purged": len(rows)}
 
 
@@ -53,8 +66,10 @@ def delete_rows(engine: Engine, rows: Sequence[Mapping[str, Any]]) -> None:
     if not rows:
         return
     now = engine.clock.now()
-    engine.store.delete(ids_sql([r["id"] for r in rows]))
-    engine.history([history_event(r, "DELETE", r["memory"], None, now, True) for r in rows])
+    ids = [r["id"] for r in rows]
+    engine.store.delete(ids_sql(ids))
+    events = [history_event(r, "DELETE", r["memory"], None, now, True) for r in rows]
+    engine.history_after(events, {"deleted": ids}, len(rows))
 
 
 def delete_by_ids(engine: Engine, memory_ids: Sequence[str], scope: Scope) -> int:
