@@ -113,6 +113,8 @@ def classify(before: State, after: State, exc: BaseException | None) -> str:
         committed = {k: sorted(v) for k, v in getattr(exc, "committed", {}).items() if v}
         if committed == changes(before, after) and before[1] == after[1]:
             return "partial"
+        if "memories" in committed.get("reset", []) and not after[0]:
+            return "partial"  # a reset that emptied the memories, then stopped: it says so
     return "applied"
 
 

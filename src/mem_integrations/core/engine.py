@@ -89,10 +89,10 @@ class Engine:
             done = {k: v for k, v in committed.items() if v}
             kinds = ", ".join(f"{len(v)} {k}" for k, v in done.items())
             raise PartialWriteError(
-                f"the change to the memories was committed ({kinds}) but its history could "
-                f"not be written: {exc} The missing history events are written at the next "
-                "open of the store. Do not retry the call: its change is in place, and "
-                "error.result holds what it returns.",
+                f"the change to the memories was committed ({kinds}), but its history "
+                "commit failed. The missing history events are written at the next open of "
+                "the store. Do not retry the call: its change is in place, and error.result "
+                f"holds what it returns. Cause of the history failure: {exc}",
                 committed=done,
                 result=result,
             ) from exc

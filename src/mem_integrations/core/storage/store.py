@@ -325,8 +325,9 @@ class Store:
                 if not done:
                     raise
                 raise PartialWriteError(
-                    f"reset emptied {', '.join(done)} but not {table.name}: {exc} Call reset() "
-                    "again once the cause is fixed; it finishes the job.",
+                    f"reset emptied {', '.join(done)}, but emptying {table.name} failed and "
+                    f"left that table as it was. Call reset() again once the cause is fixed; "
+                    f"it finishes the job. Cause: {exc}",
                     committed={"reset": list(done)},
                     result=None,
                 ) from exc

@@ -140,6 +140,7 @@ def apply(
         kept = engine.store.merge(engine.rows(updated_rows), ids_sql(deleted) if deleted else None)
     elif deleted:
         engine.store.delete(ids_sql(deleted))
+    removed_at = engine.clock.now()  # after the commit: see ``remove.delete_rows``
     history: list[dict[str, Any]] = []
     change_events: list[AddEvent] = []
     done: dict[str, list[str]] = {"added": [], "updated": [], "deleted": deleted}
@@ -149,7 +150,7 @@ def apply(
             change_events.append(AddEvent(id=row["id"], memory=row["memory"], event="NONE"))
         elif event == "DELETE":
             change_events.append(AddEvent(id=row["id"], memory=row["memory"], event="DELETE"))
-            history.append(history_event(row, "DELETE", row["memory"], None, now, True))
+            history.append(history_event(row, "DELETE", row["memory"], None, removed_at, True))
         elif row["id"] in kept:  # else it was deleted meanwhile: this update came after
             change_events.append(AddEvent(
                 id=row["id"], memory=row["memory"], event="UPDATE", previous_memory=old["memory"]

@@ -56,18 +56,24 @@ def purge_expired(engine: Engine) -> dict[str, Any]:
         return {"purged": 0}
     ids = [r["id"] for r in rows]
     engine.store.delete(f"{sql} AND {ids_sql(ids)}")
-    events = [history_event(r, "EXPIRE", r["memory"], None, now, True) for r in rows]
+    later = engine.clock.now()  # stamped after the commit, like every removal (delete_rows)
+    events = [history_event(r, "EXPIRE", r["memory"], None, later, True) for r in rows]
     engine.history_after(events, {"deleted": ids}, {"purged": len(rows)})
     return {"purged": len(rows)}
 
 
 def delete_rows(engine: Engine, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Delete these rows in one commit and record a DELETE event for each."""
+    """Delete these rows in one commit and record a DELETE event for each.
+
+    The events are stamped after the commit, while writes that add or change a memory stamp
+    theirs before their commit: an update that landed before this delete then always reads
+    before its DELETE in history, whichever process or thread made it.
+    """
     if not rows:
         return
-    now = engine.clock.now()
     ids = [r["id"] for r in rows]
     engine.store.delete(ids_sql(ids))
+    now = engine.clock.now()
     events = [history_event(r, "DELETE", r["memory"], None, now, True) for r in rows]
     engine.history_after(events, {"deleted": ids}, len(rows))
 
