@@ -129,7 +129,7 @@ def apply(
 
     texts = list(dict.fromkeys(op.text for op in adds if op.text))
     to_embed = [*texts, *(r["memory"] for r in updated_rows)]
-    vectors = embed_documents_checked(engine.embedder, to_embed) if to_embed else []
+    vectors = list(embed_documents_checked(engine.embedder, to_embed)) if to_embed else []
     by_text = dict(zip(texts, vectors, strict=False))
     for i, row in enumerate(updated_rows):
         row["vector"] = vectors[len(texts) + i]
