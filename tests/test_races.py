@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mem_integrations import Memory, MemoryLayerError, MemoryNotFoundError
 from reliability.races import (
@@ -400,3 +402,46 @@ def test_first_opens_racing_in_threads(tmp_path: Path) -> None:
     for t in ts:
         t.join()
     assert out == ["ok"] * 4
+
+
+# -- property: any subset deleted inside a batch update's window -----------------------------
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=st.integers(min_value=1, max_value=5),
+    data=st.data(),
+)
+def test_batch_update_with_any_subset_deleted_inside_its_window(
+    tmp_path_factory: pytest.TempPathFactory, n: int, data: st.DataObject
+) -> None:
+    """The survivors are updated and returned, the deleted stay deleted, history agrees."""
+    uri = str(tmp_path_factory.mktemp("prop") / "s")
+    emb = HookEmbedder()
+    m, other = open_real_clock(uri, emb), open_real_clock(uri)
+    ids = [e["id"] for e in m.add([f"item {i}" for i in range(n)], user_id="p")["results"]]
+    picked = data.draw(st.lists(st.sampled_from(ids), min_size=1, unique=True), "updated")
+    doomed = data.draw(st.lists(st.sampled_from(ids), unique=True), "deleted inside the window")
+    by_user = data.draw(st.booleans(), "delete_users")
+
+    def delete() -> None:
+        if by_user and set(doomed) == set(ids):
+            other.delete_users(user_id="p")
+        elif doomed:
+            other.batch_delete([{"memory_id": d} for d in doomed])
+
+    texts = {mid: f"item {mid[:8]} changed" for mid in picked}
+    emb.hooks[texts[picked[0]]] = delete
+    survivors = [mid for mid in picked if mid not in doomed]
+    try:
+        out = m.batch_update([{"memory_id": mid, "text": texts[mid]} for mid in picked])
+        assert sorted(r["id"] for r in out["results"]) == sorted(survivors)
+    except MemoryNotFoundError:
+        assert survivors == []
+    for mid in doomed:
+        assert_stays_deleted(m, mid)
+    for mid in survivors:
+        assert m.get(mid)["memory"] == texts[mid]
+        assert events(m, mid)[-1] == "UPDATE"
+    m.close()
+    other.close()
