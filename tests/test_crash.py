@@ -91,7 +91,7 @@ def run_child(uri: str, log: Path, seed: int, kill: tuple[str, int] | None) -> A
     return p
 
 
-@pytest.mark.parametrize(("method", "nth"), [("append", 3), ("upsert", 2), ("delete", 2)])
+@pytest.mark.parametrize(("method", "nth"), [("append", 3), ("merge", 2), ("delete", 2)])
 def test_kill_between_memories_and_history_commit(tmp_path: Path, method: str, nth: int) -> None:
     uri = str(tmp_path / "store")
     open_memory(uri).close()

@@ -8,9 +8,9 @@ EXPECTED = [
     "AddEvent", "AddResult", "AsyncMemory", "ConfigurationError", "EmbeddingError",
     "ExtractionError", "HistoryEvent", "IdentityFieldError", "InvalidExpirationError",
     "InvalidFilterError", "LimitExceededError", "Limits", "Memory", "MemoryConfig",
-    "MemoryLayerError", "MemoryNotFoundError", "MemoryRecord", "Page", "SchemaVersionError",
-    "Scope", "ScopeRequiredError", "SearchHit", "StoreError", "StructuredLLM", "ValidationError",
-    "UnknownArgumentError",
+    "MemoryLayerError", "MemoryNotFoundError", "MemoryRecord", "Page", "PartialWriteError",
+    "ReadOnlyStoreError", "SchemaVersionError", "Scope", "ScopeRequiredError", "SearchHit",
+    "StorageFullError", "StoreError", "StructuredLLM", "UnknownArgumentError", "ValidationError",
     "__version__",
 ]  # fmt: skip
 

@@ -32,6 +32,10 @@ class Limits(BaseModel):
     max_text_chars: int = Field(default=32_000, ge=1)
     max_metadata_bytes: int = Field(default=64_000, ge=2)
     max_categories: int = Field(default=64, ge=0)
+    #: one category is a label, not a document
+    max_category_chars: int = Field(default=256, ge=1)
+    #: dicts and lists inside metadata, counted from the top-level dict
+    max_metadata_depth: int = Field(default=32, ge=1)
     max_top_k: int = Field(default=1000, ge=1)
     max_page_size: int = Field(default=1000, ge=1)
     max_messages: int = Field(default=1000, ge=1)

@@ -18,6 +18,7 @@ from .clock import Clock, SystemClock
 from .config import MemoryConfig
 from .decay import DecayEngine
 from .embeddings import Embedder, default_embedder
+from .errors import PartialWriteError
 from .storage.annotations import read_settings
 from .storage.recovery import reconcile
 from .storage.schema import memories_schema
@@ -75,3 +76,28 @@ class Engine:
     def history(self, events: list[dict[str, Any]]) -> None:
         """Append history events in one commit."""
         self.store.add_history(events)
+
+    def history_after(
+        self, events: list[dict[str, Any]], committed: dict[str, list[str]], result: Any
+    ) -> None:
+        """Write the history of a memories commit that has landed; if that fails, say so.
+
+        The memories commit cannot be taken back (no transaction spans two tables, and undoing
+        it would be a commit that fails for the same reason), so the caller learns exactly
+        what landed: ``PartialWriteError`` with ``committed`` (ids by kind) and ``result``.
+        The missing events are written, marked recovered, at the next open of the store
+        (``storage.recovery``).
+        """
+        try:
+            self.history(events)
+        except Exception as exc:
+            done = {k: v for k, v in committed.items() if v}
+            kinds = ", ".join(f"{len(v)} {k}" for k, v in done.items())
+            raise PartialWriteError(
+                f"the change to the memories was committed ({kinds}), but its history "
+                "commit failed. The missing history events are written at the next open of "
+                "the store. Do not retry the call: its change is in place, and error.result "
+                f"holds what it returns. Cause of the history failure: {exc}",
+                committed=done,
+                result=result,
+            ) from exc

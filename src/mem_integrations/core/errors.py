@@ -17,8 +17,11 @@ builtin ``MemoryError`` (which means "out of RAM").
     ├── MemoryNotFoundError        no memory with that id (in that scope)
     ├── EmbeddingError             the embedder failed or returned the wrong shape
     ├── ExtractionError            the LLM returned unusable output twice
-    ├── StoreError                 LanceDB refused an operation
-    │   └── SchemaVersionError     the store is newer than this package, or cannot migrate
+    ├── StoreError                 LanceDB refused an operation; that commit changed nothing
+    │   ├── SchemaVersionError     the store is newer than this package, or cannot migrate
+    │   ├── StorageFullError       no space left on the store's disk (or quota)
+    │   └── ReadOnlyStoreError     read-only mount or no permission to write
+    ├── PartialWriteError          memories committed, history not (see the class): no retry
     └── ConfigurationError         inconsistent MemoryConfig
 
 ``ValidationError`` also subclasses :class:`ValueError`, and ``MemoryNotFoundError``
@@ -27,6 +30,8 @@ unknown id), so code written against plain Python errors or against Mem0 keeps w
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 __all__ = [
     "ConfigurationError",
@@ -38,8 +43,11 @@ __all__ = [
     "LimitExceededError",
     "MemoryLayerError",
     "MemoryNotFoundError",
+    "PartialWriteError",
+    "ReadOnlyStoreError",
     "SchemaVersionError",
     "ScopeRequiredError",
+    "StorageFullError",
     "StoreError",
     "UnknownArgumentError",
     "ValidationError",
@@ -103,6 +111,34 @@ class StoreError(MemoryLayerError):
 
 class SchemaVersionError(StoreError):
     """The store's schema version is unknown to this package or cannot be migrated."""
+
+
+class StorageFullError(StoreError):
+    """The disk (or quota) holding the store is full; the failed commit changed nothing."""
+
+
+class ReadOnlyStoreError(StoreError):
+    """The store cannot be written (read-only mount, permissions); nothing was changed."""
+
+
+class PartialWriteError(MemoryLayerError):
+    """A call's memories commit landed but its history commit did not.
+
+    Memories and history are two LanceDB tables, and no transaction spans both: when the
+    second commit fails (full disk, read-only remount, lost races) the first cannot be taken
+    back. The call's effect is in place and complete; only its history events are missing,
+    and they are written (marked recovered) the next time the store is opened.
+
+    ``committed`` says exactly what landed: ``{"added": [...], "updated": [...],
+    "deleted": [...]}`` (memory ids; empty kinds left out; ``{"reset": [...]}`` names the tables
+    a ``reset`` cleared). ``result`` is what the call would have returned. Do not retry the
+    call: it has been applied (a retried verbatim ``add`` would report ``NONE``).
+    """
+
+    def __init__(self, message: str, *, committed: dict[str, list[str]], result: Any) -> None:
+        super().__init__(message)
+        self.committed = committed
+        self.result = result
 
 
 class ConfigurationError(MemoryLayerError):

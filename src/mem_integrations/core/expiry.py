@@ -37,8 +37,19 @@ def parse_expiration(value: Any) -> datetime | None:
     """Turn a date, datetime or ISO-8601 string into the UTC instant the memory expires.
 
     A bare date (``date``, ``"2030-01-31"`` or ``"20300131"``) means "valid through that
-    day", Mem0's rule. ``None`` means "never".
+    day", Mem0's rule. ``None`` means "never". An instant outside years 1-9999 in UTC
+    (``9999-12-31`` as a date, year 1 with a positive offset) cannot be stored and is refused.
     """
+    try:
+        return _parse(value)
+    except OverflowError as exc:
+        raise InvalidExpirationError(
+            f"expiration_date {value!r} falls outside years 1-9999 in UTC, which the store "
+            "cannot hold; use None for a memory that never expires"
+        ) from exc
+
+
+def _parse(value: Any) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -49,7 +60,7 @@ def parse_expiration(value: Any) -> datetime | None:
         text = value.strip()
         try:
             if _DATE_ONLY.match(text):
-                return parse_expiration(date.fromisoformat(text))
+                return _parse(date.fromisoformat(text))
             return utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
         except ValueError:
             pass

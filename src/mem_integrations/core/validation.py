@@ -47,6 +47,7 @@ class Validator:
             raise IdentityFieldError(
                 f"metadata cannot set identity fields {sorted(bad)}; pass them as arguments"
             )
+        self._metadata_values(metadata)
         try:
             text = json.dumps(dict(metadata), ensure_ascii=False, allow_nan=False)
         except (TypeError, ValueError) as exc:
@@ -60,6 +61,30 @@ class Validator:
             )
         return text
 
+    def _metadata_values(self, metadata: Mapping[str, Any]) -> None:
+        """Refuse what the store cannot keep exactly: deep nesting, integers beyond 64 bits.
+
+        Walks the value without recursion, so a 100,000-deep dict is refused, not a crash.
+        The store keeps JSON numbers as 64-bit integers or doubles: a bigger integer would come
+        back as a float or as null, so it is refused rather than silently changed.
+        """
+        limit = self.limits.max_metadata_depth
+        stack: list[tuple[Any, int]] = [(metadata, 1)]
+        while stack:
+            value, depth = stack.pop()
+            if isinstance(value, (Mapping, list, tuple)):
+                if depth > limit:
+                    raise LimitExceededError(
+                        f"metadata is nested more than {limit} levels deep; flatten it"
+                    )
+                items = value.values() if isinstance(value, Mapping) else value
+                stack.extend((v, depth + 1) for v in items)
+            elif isinstance(value, int) and not -(2**63) <= value < 2**63:
+                raise ValidationError(
+                    f"a metadata integer of {value.bit_length()} bits is outside the 64-bit "
+                    "range the store keeps exactly; store it as a string"
+                )
+
     def categories(self, categories: Any) -> list[str]:
         """Categories deduplicated in order; each a non-empty valid string."""
         if categories is None:
@@ -71,6 +96,12 @@ class Validator:
             raise ValidationError("every category must be a non-empty, valid string")
         if len(out) > self.limits.max_categories:
             raise LimitExceededError(f"at most {self.limits.max_categories} categories")
+        longest = max(map(len, out), default=0)
+        if longest > self.limits.max_category_chars:
+            raise LimitExceededError(
+                f"a category of {longest} characters exceeds the limit of "
+                f"{self.limits.max_category_chars}; categories are labels"
+            )
         return out
 
     def text(self, text: Any, what: str = "text") -> str:

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ..clock import Clock
 from ..config import Limits, MemoryConfig
 from ..errors import ExtractionError, ValidationError
-from ..messages import Message, is_agent_only, storable_messages
+from ..messages import Message, bad_text_reason, is_agent_only, storable_messages
 from ..records import Scope, SearchHit
 from . import prompts as P
 from .llm import StructuredLLM, validate_output
@@ -214,6 +214,9 @@ def _check_texts(limit: int) -> Callable[[BaseModel], None]:
         for text in texts:
             if len(text) > limit or "\x00" in text:
                 raise ValueError(f"a fact is over {limit} characters or contains NUL")
+            reason = bad_text_reason(text)  # e.g. a lone surrogate: valid str, not UTF-8
+            if reason:
+                raise ValueError(f"a fact {reason}")
 
     return check
 

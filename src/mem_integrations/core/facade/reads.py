@@ -152,7 +152,14 @@ class Reads(Facade):
         memories per page; ``offset`` skips that many first (then ``page`` is not allowed).
         """
         self._args.check("get_all", ignored)
-        size = page_size or top_k or limit or 100
+        # the first size given wins; 0 is refused by its own name, never read as "unset"
+        name, size = next(
+            ((n, v) for n, v in (("page_size", page_size), ("top_k", top_k), ("limit", limit))
+             if v is not None),
+            ("page_size", 100),
+        )  # fmt: skip
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValidationError(f"{name} must be a positive integer, got {size!r}")
         if offset is not None:
             if page is not None:
                 raise ValidationError("give page or offset, not both")

@@ -1,16 +1,29 @@
-"""Commits that lose LanceDB's optimistic-concurrency races are retried, never lost."""
+"""Commits: races retried, other failures typed, check-then-commit atomic in a process.
+
+Commits that lose LanceDB's optimistic-concurrency races are retried, never lost; commits that
+fail for any other reason (full disk, read-only mount) raise a typed error; and a lock per
+store makes a check-then-commit (duplicate detection) atomic within one process.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import random
+import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from ..errors import StoreError
+from ..errors import MemoryLayerError, ReadOnlyStoreError, StorageFullError, StoreError
 
-__all__ = ["CONFLICT_ATTEMPTS", "is_commit_conflict", "retry_on_conflict"]
+__all__ = [
+    "CONFLICT_ATTEMPTS",
+    "is_commit_conflict",
+    "retry_on_conflict",
+    "store_error",
+    "write_lock",
+]
 
 log = logging.getLogger(__name__)
 
@@ -28,20 +41,35 @@ CONFLICT_FIRST_DELAY_S = 0.02  # doubled per attempt up to 1 s, with jitter: ~4 
 
 
 def is_commit_conflict(exc: BaseException) -> bool:
-    """True for LanceDB's retryable optimistic-concurrency failures (they carry no type)."""
+    """True for LanceDB's retryable optimistic-concurrency failures (they carry no type).
+
+    "Incompatible transaction" is a commit that lost to one it cannot be rebased on (seen: the
+    schema stamp of one first open against another's table creation, an ``Overwrite``); like
+    the others it applied nothing, so running it again on the new version is safe.
+    """
     text = str(exc).lower()
-    return "commit conflict" in text or "preempted by concurrent transaction" in text
+    return any(
+        s in text
+        for s in (
+            "commit conflict",
+            "preempted by concurrent transaction",
+            "incompatible transaction",
+        )
+    )
 
 
 def retry_on_conflict(fn: Callable[[], T], what: str) -> T:
-    """Run a commit, retrying with jittered exponential backoff while it loses races."""
+    """Run a commit, retrying with jittered exponential backoff while it loses races.
+
+    Any other failure becomes a typed error (:func:`store_error`).
+    """
     delay = CONFLICT_FIRST_DELAY_S
     for attempt in range(1, CONFLICT_ATTEMPTS + 1):
         try:
             return fn()
         except Exception as exc:
             if not is_commit_conflict(exc):
-                raise
+                raise store_error(exc, what) from exc
             if attempt == CONFLICT_ATTEMPTS:
                 raise StoreError(
                     f"{what} lost {attempt} commit races in a row to concurrent writers; "
@@ -51,3 +79,51 @@ def retry_on_conflict(fn: Callable[[], T], what: str) -> T:
             time.sleep(delay * (1.0 + random.random()))
             delay = min(delay * 2.0, 1.0)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+#: Text of the OS errors LanceDB passes on (it gives them no type of their own).
+_NO_SPACE = ("no space left on device", "os error 28", "disk quota exceeded", "os error 122")
+_READ_ONLY = ("read-only file system", "os error 30", "permission denied", "os error 13")
+
+
+def store_error(exc: BaseException, what: str) -> MemoryLayerError:
+    """The typed error for a failed LanceDB call: the cause, that nothing changed, what to do.
+
+    A Lance commit is atomic (its manifest is written last, and only then is the version
+    visible), so a commit that raised applied nothing: the fault suite checks that on a real
+    full and read-only disk. Errors of this package pass through unchanged.
+    """
+    if isinstance(exc, MemoryLayerError):
+        return exc
+    text = " ".join(str(exc).split())
+    brief = text if len(text) <= 300 else text[:297] + "..."
+    low = text.lower()
+    if any(s in low for s in _NO_SPACE):
+        return StorageFullError(
+            f"{what} failed: the disk holding the store is full ({brief}). Nothing was "
+            "changed; free space (or raise the quota), then retry the call."
+        )
+    if any(s in low for s in _READ_ONLY):
+        return ReadOnlyStoreError(
+            f"{what} failed: the store cannot be written ({brief}). Nothing was changed; "
+            "remount it read-write or fix its permissions, then retry the call."
+        )
+    return StoreError(f"{what} failed in LanceDB: {brief}. Nothing was changed.")
+
+
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def write_lock(uri: str) -> threading.Lock:
+    """The lock of the store at ``uri``, shared by every handle on it in this process.
+
+    Duplicate detection reads (is this text stored?) then commits (store it): two threads
+    doing that at once would both store it. Holding this lock across the check and the
+    commit makes it atomic for every ``Memory`` of this process on the store. Processes do
+    not share it: across processes LanceDB offers no conditional append, so two processes
+    adding the same text at the same instant can both store it (docs/reliability.md).
+    """
+    key = uri if "://" in uri else os.path.realpath(uri)
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(key, threading.Lock())

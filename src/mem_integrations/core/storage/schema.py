@@ -7,13 +7,16 @@ this package, or one built with another embedder, is refused with a clear error.
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 
-from ..errors import ConfigurationError, SchemaVersionError
+from ..errors import ConfigurationError, MemoryLayerError, SchemaVersionError
+from .commits import retry_on_conflict
 
 __all__ = [
     "ACCESSES",
@@ -121,9 +124,9 @@ class StoreStats:
 
 def m001_create_tables(db: Any, dim: int) -> None:
     """Create memories, history, accesses and the meta table."""
-    db.create_table(MEMORIES, schema=memories_schema(dim), exist_ok=True)
-    db.create_table(HISTORY, schema=HISTORY_SCHEMA, exist_ok=True)
-    db.create_table(ACCESSES, schema=ACCESSES_SCHEMA, exist_ok=True)
+    _create(db, MEMORIES, memories_schema(dim))
+    _create(db, HISTORY, HISTORY_SCHEMA)
+    _create(db, ACCESSES, ACCESSES_SCHEMA)
 
 
 #: (version it brings the store to, migration(db, dim)); append, never reorder or remove.
@@ -151,18 +154,60 @@ def read_meta(db: Any) -> dict[str, str]:
     return {r["key"]: r["value"] for r in rows}
 
 
+def _create(db: Any, name: str, schema: pa.Schema) -> Any:
+    """Create table ``name`` unless it exists; losing that race to another opener is fine."""
+    try:
+        return db.create_table(name, schema=schema, exist_ok=True)
+    except Exception:
+        if has_table(db, name):  # a concurrent first open created it between check and create
+            return db.open_table(name)
+        raise
+
+
 def _write_meta(db: Any, values: dict[str, str]) -> None:
-    table = db.create_table(META, schema=META_SCHEMA, exist_ok=True)
+    table = _create(db, META, META_SCHEMA)
     data = pa.Table.from_pylist(
         [{"key": k, "value": v} for k, v in values.items()], schema=META_SCHEMA
     )
-    table.merge_insert("key").when_matched_update_all().when_not_matched_insert_all().execute(data)
+    retry_on_conflict(
+        lambda: table.merge_insert("key")
+        .when_matched_update_all()
+        .when_not_matched_insert_all()
+        .execute(data),
+        "stamping the store",
+    )
+
+
+#: A first open racing another one can find a table half created (listed, not yet readable);
+#: the open is then simply run again.
+OPEN_ATTEMPTS = 6
 
 
 def migrate(db: Any, uri: str, dim: int, model_id: str) -> None:
-    """Bring the store at ``uri`` to :data:`SCHEMA_VERSION`, or refuse to touch it."""
+    """Bring the store at ``uri`` to :data:`SCHEMA_VERSION`, or refuse to touch it.
+
+    Safe when several handles or processes open a new folder at once: the stamp (with
+    version 0) is written before any table, so a store whose ``memories`` table exists is
+    always stamped, and every migration is idempotent.
+    """
+    for attempt in range(1, OPEN_ATTEMPTS + 1):
+        try:
+            _migrate(db, uri, dim, model_id)
+            return
+        except MemoryLayerError:
+            raise
+        except Exception as exc:
+            if attempt == OPEN_ATTEMPTS:
+                raise
+            log.debug("opening %s raced another opener (attempt %d): %s", uri, attempt, exc)
+            time.sleep(0.02 * attempt * (1.0 + random.random()))
+
+
+def _migrate(db: Any, uri: str, dim: int, model_id: str) -> None:
+    # memories before meta: a stamped-first store with memories always shows its stamp
+    legacy = has_table(db, MEMORIES)
     meta = read_meta(db)
-    if not meta and has_table(db, MEMORIES):
+    if not meta and legacy:
         raise SchemaVersionError(
             f"{uri!r} holds a 'memories' table without a schema stamp; refusing to "
             "touch data this package did not create"
@@ -182,6 +227,8 @@ def migrate(db: Any, uri: str, dim: int, model_id: str) -> None:
                 "Vectors from different models are not comparable: use another uri or "
                 "re-import with `mem-integrations export`/`import`."
             )
+    else:
+        _write_meta(db, {"schema_version": "0", "dim": str(dim), "model_id": model_id})
     for target, migration in MIGRATIONS:
         if target > version:
             log.info("migrating %s to schema %d (%s)", uri, target, migration.__name__)

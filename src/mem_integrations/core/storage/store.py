@@ -22,17 +22,17 @@ import lancedb
 import pyarrow as pa
 from lancedb.index import FTS, Bitmap, BTree
 
-from ..errors import StoreError
+from ..errors import PartialWriteError, StoreError
 from .annotations import FEEDBACK
-from .commits import retry_on_conflict
+from .commits import retry_on_conflict, store_error, write_lock
 from .reader import SearchReader
+from .rows import ids_sql
 from .schema import (
     ACCESSES,
     ACCESSES_SCHEMA,
     HISTORY,
     HISTORY_SCHEMA,
     MEMORIES,
-    META,
     StoreStats,
     has_table,
     migrate,
@@ -83,7 +83,12 @@ class Store:
             )
         except Exception as exc:  # pragma: no cover - depends on the URI scheme
             raise StoreError(f"cannot open store at {uri!r}: {exc}") from exc
-        migrate(self.db, uri, dim, model_id)
+        try:
+            migrate(self.db, uri, dim, model_id)
+        except Exception as exc:
+            raise store_error(exc, f"opening the store at {uri!r}") from exc
+        #: held across duplicate check and append (``write.add``); see ``commits.write_lock``
+        self.write_lock = write_lock(uri)
         self.memories = self.db.open_table(MEMORIES)
         self.history = self.db.open_table(HISTORY)
         self.accesses = self.db.open_table(ACCESSES)
@@ -157,18 +162,32 @@ class Store:
         )
         self._after_commit()
 
-    def merge(self, rows: pa.Table, delete_where: str | None = None) -> None:
-        """Insert new rows, rewrite existing ones and delete ``delete_where``: one commit.
+    def merge(self, rows: pa.Table, delete_where: str | None = None) -> set[str]:
+        """Rewrite existing rows by id and delete ``delete_where``: one commit, no insert.
 
-        The LLM path's ADD / UPDATE / DELETE plan lands whole or not at all.
+        Only rows that still exist are rewritten: a row deleted after the caller read it stays
+        deleted (an upsert would insert it again, undoing an acknowledged delete). Returns the
+        ids that were rewritten. The LLM path's UPDATE / DELETE plan lands whole or not at all.
         """
-        builder = (
-            self.memories.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
-        )
-        if delete_where:
-            builder = builder.when_not_matched_by_source_delete(delete_where)
-        builder.execute(rows)
+        if rows.num_rows == 0 and not delete_where:
+            return set()
+        ids = rows.column("id").to_pylist()
+
+        def commit() -> Any:
+            builder = self.memories.merge_insert("id").when_matched_update_all()
+            if delete_where:
+                builder = builder.when_not_matched_by_source_delete(delete_where)
+            return builder.execute(rows)
+
+        result = retry_on_conflict(commit, "update")
         self._after_commit()
+        if int(result.num_updated_rows) == len(ids):
+            return set(ids)
+        # Some rows were deleted concurrently: read which ones this commit found, at its version.
+        at = self.db.open_table(MEMORIES)
+        at.checkout(int(result.version))
+        found = at.search().where(ids_sql(ids)).select(["id"]).limit(None).to_arrow()
+        return set(found.column("id").to_pylist())
 
     def delete(self, where: str) -> None:
         """Delete matching memories in one commit."""
@@ -290,18 +309,37 @@ class Store:
         )
 
     def reset(self) -> None:
-        """Drop and recreate every table but the settings (``Memory.reset``)."""
+        """Empty every table but the settings (``Memory.reset``): delete all rows, never drop.
+
+        Other handles and processes keep their tables open across a reset: dropping and
+        recreating the tables under them made their next call fail (``Not found``) and a drop
+        interrupted half way could leave a store that no later open accepts. A delete is an
+        ordinary commit: they see it like any other write, the schema stamp and indexes stay,
+        and a reset that fails part way is finished by calling it again. Memories go first,
+        so a reset stopped after them has removed what it was asked to remove.
+        """
         self.wait_for_housekeeping()
-        for name in (MEMORIES, HISTORY, ACCESSES, META, FEEDBACK):
-            if has_table(self.db, name):
-                self.db.drop_table(name)
-        self._indexed = set()
-        migrate(self.db, self.uri, self.dim, self.model_id)
-        self.memories = self.db.open_table(MEMORIES)
-        self.history = self.db.open_table(HISTORY)
-        self.accesses = self.db.open_table(ACCESSES)
-        self._reader.reopen()
-        self.scopes.clear()  # the new table's versions start again from 1
+        done: list[str] = []
+        tables = [self.memories, self.history, self.accesses]
+        if has_table(self.db, FEEDBACK):  # created by the first feedback (storage.annotations)
+            tables.append(self.db.open_table(FEEDBACK))
+        for table in tables:
+            try:
+                retry_on_conflict(functools.partial(table.delete, "true"), f"reset {table.name}")
+            except Exception as exc:
+                if not done:
+                    raise
+                raise PartialWriteError(
+                    f"reset emptied {', '.join(done)}, but emptying {table.name} failed and "
+                    f"left that table as it was. Call reset() again once the cause is fixed; "
+                    f"it finishes the job. Cause: {exc}",
+                    committed={"reset": list(done)},
+                    result=None,
+                ) from exc
+            done.append(table.name)
+            if table is self.memories:
+                self._after_commit()
+        self.scopes.clear()
 
     def close(self) -> None:
         """Finish background work and let go of the scopes held in RAM.

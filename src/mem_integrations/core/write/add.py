@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from ..clock import Clock
 from ..config import Limits, MemoryConfig
 from ..embeddings import embed_documents_checked
 from ..engine import Engine
+from ..errors import PartialWriteError
 from ..expiry import live_sql, parse_expiration
 from ..extraction import Operation, plan_with_llm
 from ..messages import Message, importable_messages, normalize_messages, storable_messages
@@ -136,89 +138,150 @@ def apply(
     expires: datetime | None,
     timestamp: datetime | None = None,
 ) -> AddResult:
-    """Write a planned set of operations: one memories commit, one history commit.
+    """Write a planned set of operations: the memories commit(s), then one history commit.
 
-    ``timestamp`` (Mem0's backdating) is the ``created_at``/``updated_at`` of new memories.
+    What can still refuse (embedding) runs before housekeeping and before any write. Changes
+    to existing memories rewrite only rows that still exist, so a concurrent delete wins.
+    Exact duplicates in the scope (already stored, or twice in this call) become ``NONE``, or
+    ``UPDATE`` when the repeat brings metadata, categories or an expiration the stored memory
+    lacks (:func:`_enriched`); the duplicate check and its writes hold the store's write lock,
+    so threads of one process adding the same text store it once
+    (``storage.commits.write_lock``). ``timestamp`` (Mem0's backdating) is the
+    ``created_at``/``updated_at`` of new memories.
     """
-    housekeeping(engine)
     now = engine.clock.now()
-    stamp = timestamp or now
-    adds = [op for op in ops if op.event == "ADD"]
-    # Exact duplicates in the same scope (already stored, or twice in this call) are NONE.
-    hashes = list({content_hash(op.text) for op in adds if op.text})
-    existing = _existing(engine, hashes, scope, now)
+    adds = [op for op in ops if op.event == "ADD" and op.text]
     rewritten = {op.memory_id for op in ops if op.event in ("UPDATE", "DELETE")}
-
-    events: list[AddEvent] = []
-    new_rows: list[dict[str, Any]] = []
-    history: list[dict[str, Any]] = []
-    to_embed: list[str] = []
-    enriched: list[dict[str, Any]] = []
-    for op in adds:
-        assert op.text is not None
-        h = content_hash(op.text)
-        if h in existing:
-            old = existing[h]
-            new = None
-            if "vector" in old and old["id"] not in rewritten:
-                new = _enriched(engine, old, meta, cats, expires)
-            if new is None:
-                events.append(AddEvent(id=old["id"], memory=op.text, event="NONE"))
-                continue
-            existing[h] = {"id": old["id"]}  # a second repeat in this call changes nothing
-            new["updated_at"] = now
-            enriched.append(new)
-            events.append(AddEvent(id=old["id"], memory=op.text, event="UPDATE",
-                                   previous_memory=old["memory"]))  # fmt: skip
-            history.append(history_event(old, "UPDATE", old["memory"], op.text, now))
-            continue
-        row = {
-            "id": str(uuid.uuid4()), "memory": op.text, "hash": h, "vector": None,
-            **scope.model_dump(), "actor_id": op.actor_id, "role": op.role,
-            "categories": list(dict.fromkeys([*cats, *(op.categories or ())])),
-            "metadata": meta, "created_at": stamp, "updated_at": stamp, "expires_at": expires,
-        }  # fmt: skip
-        existing[h] = {"id": row["id"]}
-        new_rows.append(row)
-        to_embed.append(op.text)
-        events.append(AddEvent(id=row["id"], memory=op.text, event="ADD"))
-        history.append(history_event(row, "ADD", None, op.text, now))
-
     changed = [op for op in ops if op.event in ("UPDATE", "DELETE", "NONE")]
     current: dict[str, Any] = fetch(engine, [op.memory_id for op in changed if op.memory_id])
-    updated_rows: list[dict[str, Any]] = []
-    deleted: list[str] = []
+    plan: list[tuple[str, dict[str, Any]]] = []  # (event, row) in the planner's order
     for op in changed:
         cur = current.get(op.memory_id or "")
         if cur is None:
             continue
-        if op.event == "NONE":  # the LLM found it already known: report, write nothing
-            events.append(AddEvent(id=cur["id"], memory=cur["memory"], event="NONE"))
-            continue
-        if op.event == "DELETE":
-            deleted.append(cur["id"])
-            events.append(AddEvent(id=cur["id"], memory=cur["memory"], event="DELETE"))
-            history.append(history_event(cur, "DELETE", cur["memory"], None, now, True))
+        if op.event != "UPDATE":  # NONE: already known, write nothing; DELETE: drop the row
+            plan.append((op.event, cur))
             continue
         assert op.text is not None
         new = {**cur, "memory": op.text, "hash": content_hash(op.text), "updated_at": now}
         if op.categories is not None:
             new["categories"] = list(op.categories)
-        updated_rows.append(new)
-        to_embed.append(op.text)
-        events.append(
-            AddEvent(id=cur["id"], memory=op.text, event="UPDATE", previous_memory=cur["memory"])
-        )
-        history.append(history_event(cur, "UPDATE", cur["memory"], op.text, now))
+        plan.append(("UPDATE", new))
+    updated_rows = [row for event, row in plan if event == "UPDATE"]
+    deleted = [row["id"] for event, row in plan if event == "DELETE"]
 
-    vectors = embed_documents_checked(engine.embedder, to_embed) if to_embed else None
-    for i, cur in enumerate([*new_rows, *updated_rows]):
-        assert vectors is not None
-        cur["vector"] = vectors[i]
-    if updated_rows or deleted or enriched:
-        drop = ids_sql(deleted) if deleted else None
-        engine.store.merge(engine.rows(new_rows + updated_rows + enriched), drop)
-    elif new_rows:
-        engine.store.append(engine.rows(new_rows))
-    engine.history(history)
-    return AddResult(results=events)
+    texts = list(dict.fromkeys(op.text for op in adds if op.text))
+    to_embed = [*texts, *(r["memory"] for r in updated_rows)]
+    vectors = list(embed_documents_checked(engine.embedder, to_embed)) if to_embed else []
+    by_text = dict(zip(texts, vectors, strict=False))
+    for i, row in enumerate(updated_rows):
+        row["vector"] = vectors[len(texts) + i]
+    housekeeping(engine)
+
+    kept: set[str] = set()
+    if updated_rows:
+        kept = engine.store.merge(engine.rows(updated_rows), ids_sql(deleted) if deleted else None)
+    elif deleted:
+        engine.store.delete(ids_sql(deleted))
+    removed_at = engine.clock.now()  # after the commit: see ``remove.delete_rows``
+    history: list[dict[str, Any]] = []
+    change_events: list[AddEvent] = []
+    done: dict[str, list[str]] = {"added": [], "updated": [], "deleted": deleted}
+    for event, row in plan:
+        old = current[row["id"]]
+        if event == "NONE":
+            change_events.append(AddEvent(id=row["id"], memory=row["memory"], event="NONE"))
+        elif event == "DELETE":
+            change_events.append(AddEvent(id=row["id"], memory=row["memory"], event="DELETE"))
+            history.append(history_event(row, "DELETE", row["memory"], None, removed_at, True))
+        elif row["id"] in kept:  # else it was deleted meanwhile: this update came after
+            change_events.append(AddEvent(
+                id=row["id"], memory=row["memory"], event="UPDATE", previous_memory=old["memory"]
+            ))  # fmt: skip
+            history.append(history_event(old, "UPDATE", old["memory"], row["memory"], now))
+            done["updated"].append(row["id"])
+
+    try:
+        carry = _NewRows(meta, cats, expires, timestamp or now, rewritten)
+        add_events = _append_new(engine, adds, by_text, scope, carry, now, history, done)
+    except Exception as exc:
+        if not history:
+            raise
+        engine.history_after(history, done, None)  # the rewrites landed: record them
+        raise PartialWriteError(
+            f"the updates and deletes of this add were committed but its new memories were "
+            f"not: {exc}",
+            committed={k: v for k, v in done.items() if v},
+            result=None,
+        ) from exc
+    result = AddResult(results=[*add_events, *change_events])
+    engine.history_after(history, done, result)
+    return result
+
+
+@dataclass(frozen=True)
+class _NewRows:
+    """What new rows of this call carry, and which stored memories it rewrites anyway."""
+
+    meta: str | None
+    cats: list[str]
+    expires: datetime | None
+    stamp: datetime
+    rewritten: set[str | None]
+
+
+def _append_new(
+    engine: Engine,
+    adds: Sequence[Operation],
+    vectors: Mapping[str, Any],
+    scope: Scope,
+    new: _NewRows,
+    now: datetime,
+    history: list[dict[str, Any]],
+    done: dict[str, list[str]],
+) -> list[AddEvent]:
+    """Check for duplicates and append the new rows, atomically within this process."""
+    events: list[AddEvent] = []
+    rows: list[dict[str, Any]] = []
+    enriched: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (stored, with the repeat's)
+    with engine.store.write_lock:
+        existing = _existing(engine, list({content_hash(t) for t in vectors}), scope, now)
+        for op in adds:
+            assert op.text is not None
+            h = content_hash(op.text)
+            if h in existing:
+                old = existing[h]
+                more = None
+                if "vector" in old and old["id"] not in new.rewritten:
+                    more = _enriched(engine, old, new.meta, new.cats, new.expires)
+                if more is None:
+                    events.append(AddEvent(id=old["id"], memory=op.text, event="NONE"))
+                else:
+                    enriched.append((old, {**more, "updated_at": now}))
+                existing[h] = {"id": old["id"]}  # a second repeat in this call changes nothing
+                continue
+            row = {
+                "id": str(uuid.uuid4()), "memory": op.text, "hash": h,
+                "vector": vectors[op.text], **scope.model_dump(), "actor_id": op.actor_id,
+                "role": op.role,
+                "categories": list(dict.fromkeys([*new.cats, *(op.categories or ())])),
+                "metadata": new.meta, "created_at": new.stamp, "updated_at": new.stamp,
+                "expires_at": new.expires,
+            }  # fmt: skip
+            existing[h] = {"id": row["id"]}
+            rows.append(row)
+            events.append(AddEvent(id=row["id"], memory=op.text, event="ADD"))
+        if rows:
+            engine.store.append(engine.rows(rows))
+        kept = engine.store.merge(engine.rows([n for _, n in enriched])) if enriched else set()
+    history[:0] = [history_event(r, "ADD", None, r["memory"], now) for r in rows]
+    done["added"] = [r["id"] for r in rows]
+    for old, _ in enriched:
+        if old["id"] not in kept:  # deleted since the check: the repeat came before the delete
+            events.append(AddEvent(id=old["id"], memory=old["memory"], event="NONE"))
+            continue
+        events.append(AddEvent(id=old["id"], memory=old["memory"], event="UPDATE",
+                               previous_memory=old["memory"]))  # fmt: skip
+        history.append(history_event(old, "UPDATE", old["memory"], old["memory"], now))
+        done["updated"].append(old["id"])
+    return events

@@ -65,13 +65,11 @@ def update_many(
         if stamp is not None and not isinstance(stamp, datetime):
             stamp = parse_instant(stamp, "timestamp")
         plans.append((it["memory_id"], change, stamp))
-    housekeeping(engine)
     # Expired memories are hidden, not gone (Mem0): updating one, e.g. clearing its
     # expiration_date, is how it comes back.
     rows = get_rows(engine, [mid for mid, _, _ in plans], scope, show_expired=True)
     now = engine.clock.now()
     new_rows: list[dict[str, Any]] = []
-    history: list[dict[str, Any]] = []
     to_embed: list[int] = []
     for mid, change, stamp in plans:
         old = rows[mid]
@@ -80,11 +78,22 @@ def update_many(
             new["hash"] = content_hash(change["memory"])
             to_embed.append(len(new_rows))
         new_rows.append(new)
-        history.append(history_event(old, "UPDATE", old["memory"], new["memory"], now))
     _embed_into(engine, new_rows, to_embed)
-    engine.store.upsert(engine.rows(new_rows))
-    engine.history(history)
-    return [to_record(r) for r in new_rows]
+    housekeeping(engine)  # only now: a refused call must not have purged anything
+    # A conditional rewrite, never an upsert: a memory deleted since it was read stays deleted.
+    kept = engine.store.merge(engine.rows(new_rows))
+    if not kept:
+        raise MemoryNotFoundError(
+            f"memory {plans[0][0]!r} was deleted while this update ran; nothing was changed"
+        )
+    new_rows = [r for r in new_rows if r["id"] in kept]  # the others were deleted meanwhile
+    history = [
+        history_event(rows[r["id"]], "UPDATE", rows[r["id"]]["memory"], r["memory"], now)
+        for r in new_rows
+    ]
+    records = [to_record(r) for r in new_rows]
+    engine.history_after(history, {"updated": [r["id"] for r in new_rows]}, records)
+    return records
 
 
 def set_expiration(
@@ -113,7 +122,6 @@ def put_many(engine: Engine, items: Sequence[Mapping[str, Any]]) -> list[MemoryR
     ids = [p["id"] for p in plans]
     if len(set(ids)) != len(ids):
         raise ValidationError("put_many names the same memory_id twice")
-    housekeeping(engine)
     now = engine.clock.now()
     olds = fetch(engine, ids)
     rows: list[dict[str, Any]] = []
@@ -137,9 +145,15 @@ def put_many(engine: Engine, items: Sequence[Mapping[str, Any]]) -> list[MemoryR
             else history_event(row, "ADD", None, row["memory"], now)
         )
     _embed_into(engine, rows, to_embed)
+    housekeeping(engine)  # after every check: a refused put must not have purged anything
     engine.store.upsert(engine.rows(rows))
-    engine.history(history)
-    return [to_record(r) for r in rows]
+    records = [to_record(r) for r in rows]
+    done = {
+        "added": [r["id"] for r in rows if r["id"] not in olds],
+        "updated": [r["id"] for r in rows if r["id"] in olds],
+    }
+    engine.history_after(history, done, records)
+    return records
 
 
 def _put_plan(engine: Engine, item: Mapping[str, Any]) -> dict[str, Any]:

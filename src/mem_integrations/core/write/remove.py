@@ -6,13 +6,14 @@ the last text after the memory is gone.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
 from .. import filters as F
 from ..engine import Engine
-from ..errors import ScopeRequiredError
+from ..errors import MemoryLayerError, ScopeRequiredError
 from ..expiry import expired_sql
 from ..read.select import get_rows, where
 from ..records import Scope
@@ -28,12 +29,16 @@ __all__ = [
     "purge_expired",
 ]
 
+log = logging.getLogger(__name__)
+
 
 def housekeeping(engine: Engine) -> None:
     """Purge what expired over ``expired_retention`` ago, at most once per ``purge_interval``.
 
-    No cron job needed: write calls do it. Memories expired more recently are kept (hidden
-    from search and lists, returned by ``get``, revivable), as in Mem0.
+    No cron job needed: write calls do it, after their own checks, just before their own
+    commit. Memories expired more recently are kept (hidden from search and lists, returned by
+    ``get``, revivable), as in Mem0. It never fails the call that runs it: a purge that cannot
+    commit (full disk) is logged and tried again by a later call.
     """
     interval, retention = engine.config.purge_interval, engine.config.expired_retention
     if interval is None or retention is None:
@@ -41,7 +46,11 @@ def housekeeping(engine: Engine) -> None:
     now = engine.clock.now()
     if engine.last_purge is None or now - engine.last_purge >= interval:
         engine.last_purge = now
-        purge_expired(engine, older_than=retention)
+        try:
+            purge_expired(engine, older_than=retention)
+        except MemoryLayerError:
+            engine.last_purge = None
+            log.warning("purging expired memories of %s failed", engine.store.uri, exc_info=True)
 
 
 def purge_expired(engine: Engine, *, older_than: timedelta = timedelta(0)) -> dict[str, Any]:
@@ -53,17 +62,26 @@ def purge_expired(engine: Engine, *, older_than: timedelta = timedelta(0)) -> di
         return {"purged": 0}
     ids = [r["id"] for r in rows]
     engine.store.delete(f"{sql} AND {ids_sql(ids)}")
-    engine.history([history_event(r, "EXPIRE", r["memory"], None, now, True) for r in rows])
+    later = engine.clock.now()  # stamped after the commit, like every removal (delete_rows)
+    events = [history_event(r, "EXPIRE", r["memory"], None, later, True) for r in rows]
+    engine.history_after(events, {"deleted": ids}, {"purged": len(rows)})
     return {"purged": len(rows)}
 
 
 def delete_rows(engine: Engine, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Delete these rows in one commit and record a DELETE event for each."""
+    """Delete these rows in one commit and record a DELETE event for each.
+
+    The events are stamped after the commit, while writes that add or change a memory stamp
+    theirs before their commit: an update that landed before this delete then always reads
+    before its DELETE in history, whichever process or thread made it.
+    """
     if not rows:
         return
+    ids = [r["id"] for r in rows]
+    engine.store.delete(ids_sql(ids))
     now = engine.clock.now()
-    engine.store.delete(ids_sql([r["id"] for r in rows]))
-    engine.history([history_event(r, "DELETE", r["memory"], None, now, True) for r in rows])
+    events = [history_event(r, "DELETE", r["memory"], None, now, True) for r in rows]
+    engine.history_after(events, {"deleted": ids}, len(rows))
 
 
 def delete_by_ids(engine: Engine, memory_ids: Sequence[str], scope: Scope) -> int:
