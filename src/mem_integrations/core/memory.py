@@ -631,12 +631,16 @@ class Memory:
         agent_id: str | None = None,
         run_id: str | None = None,
         app_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        missing_ok: bool = False,
     ) -> int:
         """Move the expiry of live memories, leaving text, ``updated_at`` and history alone.
 
         TTL refresh on read (the LangGraph store) calls this on every read: an UPDATE event per
         read would bury the real history, and a new ``updated_at`` would count as a touch for
-        decay. One commit; returns how many memories were changed.
+        decay. One conditional UPDATE of ``expires_at`` only, so a racing delete or put is
+        never undone. ``missing_ok`` skips ids that are gone instead of raising; ``filters``
+        narrows which rows move. Returns how many memories were changed.
         """
         if isinstance(memory_ids, str) or not isinstance(memory_ids, Sequence):
             raise ValidationError("memory_ids must be a list of ids")
@@ -646,9 +650,12 @@ class Memory:
         expires = parse_expiration(expiration_date)
         if not memory_ids:
             return 0
-        rows = self._get_rows(list(dict.fromkeys(memory_ids)), scope)
-        self.store.upsert(self._rows([{**r, "expires_at": expires} for r in rows.values()]))
-        return len(rows)
+        ids = list(dict.fromkeys(memory_ids))
+        if not missing_ok:
+            self._get_rows(ids, scope)
+        where = f"{ids_sql(ids)}{scope_sql(scope)} AND {live_sql(self.clock.now())}"
+        extra = F.to_sql(F.parse_filters(filters))
+        return self.store.set_expiry(f"{where} AND ({extra})" if extra else where, expires)
 
     def put(
         self,

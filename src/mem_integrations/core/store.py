@@ -31,6 +31,7 @@ from lancedb.index import FTS, Bitmap, BTree
 
 from .errors import ConfigurationError, SchemaVersionError, StoreError
 from .expiry import live_sql
+from .filters import sql_timestamp
 from .rows import candidates
 from .scope_index import ScopeCache, Snapshot
 
@@ -345,6 +346,15 @@ class Store:
             "upsert",
         )
         self._after_commit()
+
+    def set_expiry(self, where: str, expires: datetime | None) -> int:
+        """UPDATE ``expires_at`` of the rows matching ``where`` only: never inserts a row."""
+        value = "NULL" if expires is None else sql_timestamp(expires)
+        result = retry_on_conflict(
+            lambda: self.memories.update(where=where, values_sql={"expires_at": value}), "expiry"
+        )
+        self._after_commit()
+        return int(result.rows_updated)
 
     def delete(self, where: str) -> None:
         """Delete matching memories in one commit."""
