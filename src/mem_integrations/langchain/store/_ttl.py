@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from langgraph.store.base import TTLConfig
 
+from ...core.errors import ValidationError
 from ...core.memory import Memory
 from ...core.records import MemoryRecord
 
@@ -51,7 +52,7 @@ class TTLSweeper:
     def start_ttl_sweeper(
         self, sweep_interval_minutes: float | None = None
     ) -> concurrent.futures.Future[None]:
-        """Sweep every ``sweep_interval_minutes`` (else the TTL config's, else 5) on a thread.
+        """Sweep now and then every ``sweep_interval_minutes`` (else the TTL config's, else 5).
 
         Without a TTL config there is nothing to sweep: the returned future is already done.
         The future completes when :meth:`stop_ttl_sweeper` stops the thread; cancelling it
@@ -70,17 +71,19 @@ class TTLSweeper:
             or DEFAULT_SWEEP_MINUTES
         )
         if interval <= 0:
-            raise ValueError(f"sweep interval must be positive, got {interval} minutes")
+            raise ValidationError(f"sweep interval must be positive, got {interval} minutes")
         stop = threading.Event()
 
-        def loop() -> None:
-            while not stop.wait(interval * 60):
+        def loop() -> None:  # sweeps at once, then every interval, until stopped
+            while True:
                 try:
                     swept = self.sweep_ttl()
                     if swept:
                         log.info("TTL sweeper deleted %d expired items", swept)
                 except Exception:  # a failed sweep must not end the sweeper
                     log.warning("TTL sweep failed; retrying next interval", exc_info=True)
+                if stop.wait(interval * 60):
+                    break
             if not future.done():
                 future.set_result(None)
 

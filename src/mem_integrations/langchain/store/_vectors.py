@@ -65,13 +65,16 @@ def _decode(raw: Any, dim: int) -> Matrix | None:
 def rescore(hit: SearchHit, query: Matrix, dim: int, weight: float) -> float:
     """The hit's score with its best field's similarity in place of the row vector's.
 
-    The core's relevance is ``weight * clip(row . q) + (1 - weight) * text``, with the same
-    clipped dot product used here, so the text part and any decay factor are kept as they were.
+    The core's relevance is ``weight * clip(row . q) + (1 - weight) * text``: the text part is
+    kept (exactly 0 when ``weight`` is 1, so the score is then the best field's cosine, ties
+    exact), and so is any decay factor. Similarities are computed in float64 from the stored
+    float32 vectors, so two items with the same best field score the same.
     """
     matrix = _decode((hit.metadata or {}).get(VECTORS), dim)
     if matrix is None:
         return hit.score
-    sims = np.clip(matrix @ query, 0.0, 1.0)
-    relevance = hit.relevance + weight * (float(sims[1:].max()) - float(sims[0]))
-    relevance = min(1.0, max(0.0, relevance))
+    q = query.astype(np.float64)  # one dot per row: a row's result never depends on its place
+    sims = [min(1.0, max(0.0, float(np.dot(row, q)))) for row in matrix.astype(np.float64)]
+    text_part = max(0.0, hit.relevance - weight * sims[0]) if weight < 1.0 else 0.0
+    relevance = min(1.0, text_part + weight * max(sims[1:]))
     return relevance * (hit.score / hit.relevance if hit.relevance > 0 else 1.0)
