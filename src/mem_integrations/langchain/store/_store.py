@@ -191,8 +191,7 @@ class LanceDBStore(TTLSweeper, BaseStore):
             elif not isinstance(op, GetOp):
                 raise ValueError(f"unknown store operation {type(op).__name__}")
         self._refresh(refresh)
-        for op in puts.values():
-            self._put(op)
+        self._write(list(puts.values()))
         return results
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
@@ -312,15 +311,21 @@ class LanceDBStore(TTLSweeper, BaseStore):
         }
         return sorted(spaces)[op.offset : op.offset + op.limit]
 
-    def _put(self, op: PutOp) -> None:
-        mid = self.memory_id(op.namespace, op.key)
-        scope = self.scope(op.namespace)
-        if op.value is None:
-            try:
-                self.memory.delete(mid, app_id=self.app_id)
-            except MemoryNotFoundError:
-                pass
-            return
+    def _write(self, ops: Sequence[PutOp]) -> None:
+        """A batch's puts in one ``put_many`` commit (per ``max_batch``), its deletes in one.
+
+        Every put is checked before anything is written, so a bad one changes nothing.
+        """
+        items = [self._put_item(op) for op in ops if op.value is not None]
+        gone = [self.memory_id(op.namespace, op.key) for op in ops if op.value is None]
+        for start in range(0, len(items), self.memory.limits.max_batch):
+            self.memory.put_many(items[start : start + self.memory.limits.max_batch])
+        for start in range(0, len(gone), 1000):
+            part = {"memory_id": {"in": gone[start : start + 1000]}}
+            self.memory.delete_all(app_id=self.app_id, filters=part)
+
+    def _put_item(self, op: PutOp) -> dict[str, Any]:
+        assert op.value is not None
         texts: list[str] = []
         if op.index is not False:
             for path in self.fields if op.index is None else op.index:
@@ -339,11 +344,10 @@ class LanceDBStore(TTLSweeper, BaseStore):
         expires = None
         if op.ttl is not None:
             expires = self.memory.clock.now() + timedelta(minutes=op.ttl)
-        self.memory.put(
-            mid, text, user_id=scope.get("user_id"), agent_id=scope.get("agent_id"),
-            run_id=scope.get("run_id"), app_id=self.app_id, metadata=meta,
-            expiration_date=expires,
-        )  # fmt: skip
+        return {
+            "memory_id": self.memory_id(op.namespace, op.key), "text": text,
+            **self.scope(op.namespace), "metadata": meta, "expiration_date": expires,
+        }  # fmt: skip
 
 
 def _matches(cond: MatchCondition, ns: tuple[str, ...]) -> bool:
