@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import operator
 import uuid
@@ -259,3 +260,20 @@ def test_langmem_style_tools_use_the_store_from_the_graph(store: LanceDBStore) -
     assert found["value"] == {"content": "Carol is allergic to peanuts"}
     assert found["namespace"] == ["memories", "carol"] and found["score"] > 0
     assert store.memory.get_all(user_id="carol")["results"][0]["app_id"] == "langgraph"
+
+
+async def test_concurrent_async_calls_share_one_batch(tmp_path: Path) -> None:
+    """A gather of 50 aputs is one put_many commit, not 50; each caller gets its own result."""
+    cfg = MemoryConfig(uri=str(tmp_path / "c"), embedder=HashEmbedder(), optimize_every=10_000)
+    with Memory(cfg) as mem:
+        store = LanceDBStore(mem)
+        before = mem.stats()["version"]
+        await asyncio.gather(*(store.aput(NS, f"k{i}", {"text": f"note {i}"}) for i in range(50)))
+        assert mem.stats()["version"] - before == 1
+        got = await asyncio.gather(*(store.aget(NS, f"k{i}") for i in range(50)))
+        assert [g.value["text"] if g else None for g in got] == [f"note {i}" for i in range(50)]
+        bad, good = await asyncio.gather(
+            store.asearch(NS, filter={"n": {"$bogus": 1}}), store.asearch(NS, limit=3),
+            return_exceptions=True,
+        )  # fmt: skip
+        assert isinstance(bad, InvalidFilterError) and len(good) == 3  # type: ignore[arg-type]

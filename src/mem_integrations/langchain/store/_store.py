@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import uuid
@@ -32,6 +31,7 @@ from ...core.errors import MemoryNotFoundError, ValidationError
 from ...core.memory import Memory
 from ...core.records import MemoryRecord
 from .._common import sync_memory
+from ._async import Coalescing
 from ._config import index_fields
 from ._filters import VALUE, ValueFilter, compile_filter
 from ._ttl import TTL, TTLSweeper
@@ -52,7 +52,7 @@ R = TypeVar("R", bound=MemoryRecord)
 Kept = list[tuple[R, dict[str, Any]]]
 
 
-class LanceDBStore(TTLSweeper, BaseStore):
+class LanceDBStore(TTLSweeper, Coalescing, BaseStore):
     """LangGraph long-term memory store backed by a :class:`~mem_integrations.Memory`.
 
     Example::
@@ -65,7 +65,8 @@ class LanceDBStore(TTLSweeper, BaseStore):
     ``index`` takes LangGraph's ``IndexConfig`` keys ``dims``, ``embed`` and ``fields``; the
     vectors are the ``Memory``'s, so ``dims``/``embed`` may only restate its embedder (or the
     LangChain ``Embeddings`` its ``LangChainEmbedder`` wraps). The store is safe to share
-    between threads; ``abatch`` runs ``batch`` on a worker thread.
+    between threads; concurrent async calls on one loop run as one ``batch`` on a worker
+    thread (see ``_async``).
     """
 
     supports_ttl: bool = True
@@ -193,10 +194,6 @@ class LanceDBStore(TTLSweeper, BaseStore):
         self._refresh(refresh)
         self._write(list(puts.values()))
         return results
-
-    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
-        """``batch`` on a worker thread: LanceDB and the embedder never block the loop."""
-        return await asyncio.to_thread(self.batch, list(ops))
 
     def _get_many(
         self, gets: list[tuple[int, GetOp]], results: list[Result], refresh: dict[str, float]
