@@ -10,7 +10,7 @@ it mirrors):
 - ``PG``  = libs/checkpoint-postgres/tests/test_store.py, ``PGA`` = .../test_async_store.py
 
 Time is a FrozenClock (no sleeps), embeddings are a letter-count model whose cosines are easy
-to state. Where we deliberately differ, docs/conformance.md says why.
+to state. Where we deliberately differ, docs/langchain.md ("LangGraph conformance") says why.
 """
 
 from __future__ import annotations
@@ -277,7 +277,7 @@ def test_filter_operators_numbers_bools_and_specials(store: LanceDBStore) -> Non
 def test_filter_values_and_keys_are_never_sql(store: LanceDBStore) -> None:
     """SQ test_sql_injection_filter_values and test_sql_injection_vulnerability: hostile values
     match literally; a hostile key is a (missing) field name. We never raise for a key,
-    LangGraph's SQLite store refuses it (docs/conformance.md)."""
+    LangGraph's SQLite store refuses it (docs/langchain.md, "LangGraph conformance")."""
     store.put(("docs",), "doc1", {"access": "public", "title": "Public"})
     store.put(("docs",), "doc2", {"access": "private", "title": "O'Brien's Document"})
     for hostile in ["public' OR '1'='1", "public'; --", "public' UNION SELECT * FROM store --",
@@ -414,7 +414,7 @@ def test_scores_are_cosine_with_vector_weight_one(cosine_mem: Memory, query: str
 
 def test_default_scores_are_hybrid(mem: Memory) -> None:
     """Deliberate difference from SQ/PG test_scores: the default ``vector_weight`` (0.8) adds
-    BM25, so a word match lifts the score above its cosine (docs/conformance.md)."""
+    BM25, so a word match lifts the score above its cosine (docs/langchain.md, "Scores")."""
     store = LanceDBStore(mem)
     store.put(("test",), "doc", {"text": "blue car"})
     (hit,) = store.search(("test",), query="car")
