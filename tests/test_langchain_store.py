@@ -156,13 +156,15 @@ def test_list_namespaces(store: LanceDBStore) -> None:
 
 
 def test_batch_reads_see_state_before_puts(store: LanceDBStore) -> None:
-    from langgraph.store.base import GetOp, PutOp
+    from langgraph.store.base import GetOp, PutOp, SearchOp
 
     store.put(NS, "k", {"v": 1})
     got, _, _ = store.batch([GetOp(NS, "k"), PutOp(NS, "k", {"v": 2}), PutOp(NS, "k", {"v": 3})])
     assert isinstance(got, Item) and got.value == {"v": 1}
     after = store.get(NS, "k")
     assert after is not None and after.value == {"v": 3}
+    one, two = store.batch([SearchOp(NS), SearchOp(NS)])  # answered once, one list each
+    assert one == two and one is not two and [i.key for i in one] == ["k"]  # type: ignore[union-attr]
 
 
 def test_decay_shapes_store_scores(tmp_path: Path) -> None:

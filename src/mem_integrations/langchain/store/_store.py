@@ -182,11 +182,17 @@ class LanceDBStore(TTLSweeper, Coalescing, BaseStore):
         if gets:
             self._get_many(gets, results, refresh)
         puts: dict[tuple[tuple[str, ...], str], PutOp] = {}
+        seen: dict[str, list[Any]] = {}  # identical reads of one batch are answered once
         for i, op in enumerate(ops):
-            if isinstance(op, SearchOp):
-                results[i] = self._search(op, refresh)
-            elif isinstance(op, ListNamespacesOp):
-                results[i] = self._list_namespaces(op)
+            if isinstance(op, SearchOp | ListNamespacesOp):
+                key = repr(op)
+                if key not in seen:
+                    seen[key] = (
+                        self._search(op, refresh)
+                        if isinstance(op, SearchOp)
+                        else self._list_namespaces(op)
+                    )
+                results[i] = list(seen[key])
             elif isinstance(op, PutOp):
                 puts[(op.namespace, op.key)] = op
             elif not isinstance(op, GetOp):
@@ -323,10 +329,7 @@ class LanceDBStore(TTLSweeper, Coalescing, BaseStore):
 
     def _put_item(self, op: PutOp) -> dict[str, Any]:
         assert op.value is not None
-        texts: list[str] = []
-        if op.index is not False:
-            for path in self.fields if op.index is None else op.index:
-                texts.extend(t for t in get_text_at_path(op.value, path) if t.strip())
+        texts = _texts(op.value, self.fields if op.index is None else op.index)
         text = "\n".join(texts) if texts else json.dumps(op.value, sort_keys=True, default=str)
         text = text[: self.memory.limits.max_text_chars]
         meta: dict[str, Any] = {
@@ -345,6 +348,13 @@ class LanceDBStore(TTLSweeper, Coalescing, BaseStore):
             "memory_id": self.memory_id(op.namespace, op.key), "text": text,
             **self.scope(op.namespace), "metadata": meta, "expiration_date": expires,
         }  # fmt: skip
+
+
+def _texts(value: Mapping[str, Any], paths: Sequence[str] | bool) -> list[str]:
+    """The non-blank texts at LangGraph index paths (``False``: not indexed)."""
+    if paths is False or paths is True:
+        return []
+    return [t for path in paths for t in get_text_at_path(value, path) if t.strip()]
 
 
 def _matches(cond: MatchCondition, ns: tuple[str, ...]) -> bool:
