@@ -33,6 +33,13 @@ How LangGraph's model maps onto ours
   LangGraph's cosine similarity of the best field, floored at 0.
 """
 
-from ._store import LanceDBStore
+from .._common import missing
+
+try:  # checked here, not only in ._store, so that re-importing the package names the extra
+    import langgraph.store.base  # noqa: F401
+except ImportError as exc:
+    raise missing(exc) from exc
+
+from ._store import LanceDBStore  # noqa: E402
 
 __all__ = ["LanceDBStore"]
