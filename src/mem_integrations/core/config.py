@@ -70,8 +70,10 @@ class MemoryConfig(BaseModel):
     #: them all to find the latest: ~2.5 ms more per 1,000 kept, measured. Keep it longer
     #: than your slowest single read.
     cleanup_older_than: timedelta = timedelta(minutes=2)
-    #: how often write calls physically purge expired memories (no cron job needed).
-    purge_interval: timedelta = timedelta(minutes=10)
+    #: how often write calls physically purge expired memories; ``None`` (the default) never:
+    #: as in Mem0, an expired memory is hidden from search and lists but kept, so ``get``
+    #: still returns it and clearing its date brings it back. ``purge_expired()`` purges now.
+    purge_interval: timedelta | None = None
     #: 0 means every read sees the latest commit of every process sharing the store. Searches
     #: on a local disk always do (cheaply, see ``store._SearchReader``); this process's own
     #: writes are seen at once by every read whatever the interval.

@@ -210,7 +210,9 @@ class LanceDBStore(TTLSweeper, Coalescing, BaseStore):
         found: dict[str, MemoryRecord] = {}
         if len(ids) == 1:  # the common case: one keyed lookup, one query
             try:
-                found[ids[0]] = self.memory.get_record(ids[0], app_id=self.app_id)
+                found[ids[0]] = self.memory.get_record(
+                    ids[0], app_id=self.app_id, show_expired=False
+                )
             except MemoryNotFoundError:
                 pass
             ids = []

@@ -1,8 +1,9 @@
 """TTL sweeping as LangGraph's SQL stores offer it, over the core's purge of expired memories.
 
 Expired items are invisible to every read at once (reads filter on ``expires_at``); sweeping
-only frees their space. The core already purges as part of its housekeeping on writes, so a
-sweeper thread is only needed for a store that is read but rarely written.
+deletes them. The core keeps expired memories until asked (``purge_expired``, or writes with
+``MemoryConfig(purge_interval=...)``), so a store that uses TTLs runs the sweeper or calls
+``sweep_ttl()`` itself.
 """
 
 from __future__ import annotations
