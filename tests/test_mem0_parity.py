@@ -340,14 +340,38 @@ def test_date_only_expiration(mem: Memory, clock: FrozenClock) -> None:
 
 
 def test_expired_memory_is_kept_gettable_and_revivable(mem: Memory, clock: FrozenClock) -> None:
-    mid = first_id(mem.add("trial plan", user_id="u", expiration_date="2025-01-02"))
-    clock.advance(days=400)  # long past, and past any purge interval
+    mid = first_id(mem.add("trial plan", user_id="u", expiration_date=clock.now().date()))
+    clock.advance(days=29)  # expired, within the 30-day retention, past the purge interval
     mem.add("a later write", user_id="u")  # write calls do housekeeping
     assert mem.get(mid)["memory"] == "trial plan"
     assert mem.get_all(user_id="u")["count"] == 1
     mem.update(mid, expiration_date=None)
     assert mem.get_all(user_id="u")["count"] == 2
     assert "EXPIRE" not in [e["event"] for e in mem.history(mid)]
+
+
+def test_housekeeping_purges_only_past_the_retention(mem: Memory, clock: FrozenClock) -> None:
+    """Session context cleans itself up: kept for ``expired_retention``, then purged."""
+    old = first_id(mem.add("last month's session", user_id="u", expiration_date=clock.now()))
+    clock.advance(days=20)
+    recent = first_id(mem.add("yesterday's session", user_id="u", expiration_date=clock.now()))
+    clock.advance(days=11)  # old: expired 31 days ago; recent: 11 days ago
+    mem.add("a later write", user_id="u")
+    with pytest.raises(MemoryNotFoundError):
+        mem.get(old)
+    assert [e["event"] for e in mem.history(old)][-1] == "EXPIRE"
+    assert mem.get(recent)["memory"] == "yesterday's session"
+
+
+def test_expired_retention_none_keeps_expired_memories(tmp_path: Path, clock: FrozenClock) -> None:
+    keep = Memory(uri=str(tmp_path / "keep"), embedder=HashEmbedder(), clock=clock,
+                  expired_retention=None)  # fmt: skip
+    mid = first_id(keep.add("trial plan", user_id="u", expiration_date=clock.now()))
+    clock.advance(days=400)
+    keep.add("a later write", user_id="u")
+    assert keep.get(mid)["memory"] == "trial plan"
+    assert keep.purge_expired() == {"purged": 1}
+    keep.close()
 
 
 def test_wiping_everything_takes_the_exact_call(people: Memory) -> None:
@@ -473,7 +497,7 @@ def test_cli_add_timestamp_and_expiration(run: Run, clock: FrozenClock) -> None:
     (record,) = lines(run("get", event["id"]))
     assert record["created_at"].startswith("2023-01-01")
     assert record["expiration_date"] == "2030-01-01"
-    clock.set(datetime(2031, 1, 1, tzinfo=UTC))
+    clock.set(datetime(2030, 1, 15, tzinfo=UTC))  # expired, within the retention
     assert lines(run("list", "--user-id", "u")) == []
     (expired,) = lines(run("get", event["id"]))  # get returns an expired memory
     assert expired["memory"] == "backdated"

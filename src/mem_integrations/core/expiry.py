@@ -1,7 +1,8 @@
 """Expiration and caller-given instants: parse what users give, hide expired rows at read time.
 
-Expired memories are hidden, not deleted (as in Mem0): ``get`` still returns them, clearing the
-date brings them back, and only an explicit :func:`~.write.remove.purge_expired` removes them.
+Expired memories are hidden at once, not deleted (as in Mem0): ``get`` still returns them and
+clearing the date brings them back, until housekeeping purges them ``expired_retention`` later
+(:func:`~.write.remove.housekeeping`), or :func:`~.write.remove.purge_expired` does now.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ the last text after the memory is gone.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from .. import filters as F
@@ -29,20 +30,24 @@ __all__ = [
 
 
 def housekeeping(engine: Engine) -> None:
-    """Purge expired memories at most once per ``purge_interval``, when one is configured."""
-    interval = engine.config.purge_interval
-    if interval is None:
+    """Purge what expired over ``expired_retention`` ago, at most once per ``purge_interval``.
+
+    No cron job needed: write calls do it. Memories expired more recently are kept (hidden
+    from search and lists, returned by ``get``, revivable), as in Mem0.
+    """
+    interval, retention = engine.config.purge_interval, engine.config.expired_retention
+    if interval is None or retention is None:
         return
     now = engine.clock.now()
     if engine.last_purge is None or now - engine.last_purge >= interval:
         engine.last_purge = now
-        purge_expired(engine)
+        purge_expired(engine, older_than=retention)
 
 
-def purge_expired(engine: Engine) -> dict[str, Any]:
-    """Physically delete every expired memory (history event EXPIRE)."""
+def purge_expired(engine: Engine, *, older_than: timedelta = timedelta(0)) -> dict[str, Any]:
+    """Physically delete every memory expired ``older_than`` ago or more (history EXPIRE)."""
     now = engine.clock.now()
-    sql = expired_sql(now)
+    sql = expired_sql(now - older_than)
     rows = engine.store.query(sql, RECORD_COLUMNS).to_pylist()
     if not rows:
         return {"purged": 0}
