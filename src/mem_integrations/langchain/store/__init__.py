@@ -25,10 +25,10 @@ How LangGraph's model maps onto ours
   with ``index=False`` (or with no text at those paths) keep their JSON as text but are
   excluded from semantic search.
 - **TTL.** ``ttl`` minutes become the core's ``expiration_date``; expired items vanish from
-  reads at once and are kept until ``sweep_ttl()``, the sweeper thread or
-  ``Memory.purge_expired()`` deletes them (or the core's housekeeping, with
-  ``MemoryConfig(purge_interval=...)``). Reads with ``refresh_ttl`` push the expiry forward
-  with a conditional update.
+  reads at once and are deleted by ``sweep_ttl()``, the sweeper thread or
+  ``Memory.purge_expired()`` (the core's housekeeping also purges them once
+  ``expired_retention`` has passed). Reads with ``refresh_ttl`` push the expiry forward with
+  a conditional update.
 - **Scores.** Semantic search scores are :meth:`Memory.search_hits` scores: hybrid relevance
   in [0, 1] (``vector_weight`` x cosine + the rest x BM25), times the recency-decay factor
   when decay is on. With ``MemoryConfig(vector_weight=1.0)`` and no decay a score is

@@ -1,9 +1,8 @@
 """TTL sweeping as LangGraph's SQL stores offer it, over the core's purge of expired memories.
 
 Expired items are invisible to every read at once (reads filter on ``expires_at``); sweeping
-deletes them. The core keeps expired memories until asked (``purge_expired``, or writes with
-``MemoryConfig(purge_interval=...)``), so a store that uses TTLs runs the sweeper or calls
-``sweep_ttl()`` itself.
+deletes them now. Left alone, the core keeps expired memories for ``expired_retention`` (so
+they can be revived) before its write-time housekeeping purges them.
 """
 
 from __future__ import annotations
