@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import operator
 import uuid
@@ -91,8 +92,9 @@ def test_semantic_search_prefix_filter_and_paging(store: LanceDBStore) -> None:
     assert {h.key for h in store.search(("memories",), filter={"n": {"$gt": 4}})} == {"job", "tea"}
     page = store.search(NS, query="Alice", limit=1, offset=1)
     assert len(page) == 1 and page[0].key == store.search(NS, query="Alice", limit=2)[1].key
-    with pytest.raises(InvalidFilterError):
-        store.search(NS, filter={"nested": {"a": 1}})
+    assert store.search(NS, filter={"nested": {"a": 1}}) == []  # nested match, no such field
+    with pytest.raises(InvalidFilterError, match="unknown operators"):
+        store.search(NS, filter={"n": {"$in": [1, 3]}})
 
 
 def test_search_without_query_is_newest_first(store: LanceDBStore, clock: FrozenClock) -> None:
@@ -154,13 +156,15 @@ def test_list_namespaces(store: LanceDBStore) -> None:
 
 
 def test_batch_reads_see_state_before_puts(store: LanceDBStore) -> None:
-    from langgraph.store.base import GetOp, PutOp
+    from langgraph.store.base import GetOp, PutOp, SearchOp
 
     store.put(NS, "k", {"v": 1})
     got, _, _ = store.batch([GetOp(NS, "k"), PutOp(NS, "k", {"v": 2}), PutOp(NS, "k", {"v": 3})])
     assert isinstance(got, Item) and got.value == {"v": 1}
     after = store.get(NS, "k")
     assert after is not None and after.value == {"v": 3}
+    one, two = store.batch([SearchOp(NS), SearchOp(NS)])  # answered once, one list each
+    assert one == two and one is not two and [i.key for i in one] == ["k"]  # type: ignore[union-attr]
 
 
 def test_decay_shapes_store_scores(tmp_path: Path) -> None:
@@ -258,3 +262,20 @@ def test_langmem_style_tools_use_the_store_from_the_graph(store: LanceDBStore) -
     assert found["value"] == {"content": "Carol is allergic to peanuts"}
     assert found["namespace"] == ["memories", "carol"] and found["score"] > 0
     assert store.memory.get_all(user_id="carol")["results"][0]["app_id"] == "langgraph"
+
+
+async def test_concurrent_async_calls_share_one_batch(tmp_path: Path) -> None:
+    """A gather of 50 aputs is one put_many commit, not 50; each caller gets its own result."""
+    cfg = MemoryConfig(uri=str(tmp_path / "c"), embedder=HashEmbedder(), optimize_every=10_000)
+    with Memory(cfg) as mem:
+        store = LanceDBStore(mem)
+        before = mem.stats()["version"]
+        await asyncio.gather(*(store.aput(NS, f"k{i}", {"text": f"note {i}"}) for i in range(50)))
+        assert mem.stats()["version"] - before == 1
+        got = await asyncio.gather(*(store.aget(NS, f"k{i}") for i in range(50)))
+        assert [g.value["text"] if g else None for g in got] == [f"note {i}" for i in range(50)]
+        bad, good = await asyncio.gather(
+            store.asearch(NS, filter={"n": {"$bogus": 1}}), store.asearch(NS, limit=3),
+            return_exceptions=True,
+        )  # fmt: skip
+        assert isinstance(bad, InvalidFilterError) and len(good) == 3  # type: ignore[arg-type]

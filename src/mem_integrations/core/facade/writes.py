@@ -164,15 +164,21 @@ class Writes(Facade):
         agent_id: str | None = None,
         run_id: str | None = None,
         app_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        missing_ok: bool = False,
     ) -> int:
         """Move the expiry of live memories, leaving text, ``updated_at`` and history alone.
 
         TTL refresh on read (the LangGraph store) calls this on every read: an UPDATE event per
         read would bury the real history, and a new ``updated_at`` would count as a touch for
-        decay. One commit; returns how many memories were changed.
+        decay. One conditional UPDATE of ``expires_at`` only, so a racing delete or put is
+        never undone. ``missing_ok`` skips ids that are gone instead of raising; ``filters``
+        narrows which rows move. Returns how many memories were changed.
         """
         scope = self._scope(user_id, agent_id, run_id, app_id)
-        return change.set_expiration(self._engine, memory_ids, expiration_date, scope)
+        return change.set_expiration(
+            self._engine, memory_ids, expiration_date, scope, filters, missing_ok
+        )
 
     def put(
         self,

@@ -15,7 +15,7 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import lancedb
@@ -23,6 +23,7 @@ import pyarrow as pa
 from lancedb.index import FTS, Bitmap, BTree
 
 from ..errors import PartialWriteError, StoreError
+from ..filters import sql_timestamp
 from .annotations import FEEDBACK
 from .commits import retry_on_conflict, store_error, write_lock
 from .reader import SearchReader
@@ -188,6 +189,15 @@ class Store:
         at.checkout(int(result.version))
         found = at.search().where(ids_sql(ids)).select(["id"]).limit(None).to_arrow()
         return set(found.column("id").to_pylist())
+
+    def set_expiry(self, where: str, expires: datetime | None) -> int:
+        """UPDATE ``expires_at`` of the rows matching ``where`` only: never inserts a row."""
+        value = "NULL" if expires is None else sql_timestamp(expires)
+        result = retry_on_conflict(
+            lambda: self.memories.update(where=where, values_sql={"expires_at": value}), "expiry"
+        )
+        self._after_commit()
+        return int(result.rows_updated)
 
     def delete(self, where: str) -> None:
         """Delete matching memories in one commit."""

@@ -14,10 +14,11 @@ from ..clock import utc
 from ..embeddings import embed_documents_checked
 from ..engine import Engine
 from ..errors import LimitExceededError, MemoryNotFoundError, ScopeRequiredError, ValidationError
-from ..expiry import parse_expiration, parse_instant
+from ..expiry import live_sql, parse_expiration, parse_instant
+from ..filters import parse_filters, to_sql
 from ..read.select import fetch, get_rows
 from ..records import MemoryRecord, Scope
-from ..storage.rows import content_hash, history_event, to_record
+from ..storage.rows import content_hash, history_event, ids_sql, scope_sql, to_record
 from .remove import housekeeping
 
 __all__ = ["PUT_FIELDS", "put_many", "set_expiration", "update_many"]
@@ -97,9 +98,17 @@ def update_many(
 
 
 def set_expiration(
-    engine: Engine, memory_ids: Sequence[str], expiration_date: Any, scope: Scope
+    engine: Engine,
+    memory_ids: Sequence[str],
+    expiration_date: Any,
+    scope: Scope,
+    filters: Mapping[str, Any] | None = None,
+    missing_ok: bool = False,
 ) -> int:
-    """Move the expiry of live memories, leaving text, ``updated_at`` and history alone."""
+    """Move the expiry of live memories, leaving text, ``updated_at`` and history alone.
+
+    One conditional UPDATE of ``expires_at`` only: a racing delete or put is never undone.
+    """
     if isinstance(memory_ids, str) or not isinstance(memory_ids, Sequence):
         raise ValidationError("memory_ids must be a list of ids")
     if len(memory_ids) > engine.limits.max_batch:
@@ -107,9 +116,12 @@ def set_expiration(
     expires = parse_expiration(expiration_date)
     if not memory_ids:
         return 0
-    rows = get_rows(engine, list(dict.fromkeys(memory_ids)), scope)
-    engine.store.upsert(engine.rows([{**r, "expires_at": expires} for r in rows.values()]))
-    return len(rows)
+    ids = list(dict.fromkeys(memory_ids))
+    if not missing_ok:
+        get_rows(engine, ids, scope)
+    where = f"{ids_sql(ids)}{scope_sql(scope)} AND {live_sql(engine.clock.now())}"
+    extra = to_sql(parse_filters(filters))
+    return engine.store.set_expiry(f"{where} AND ({extra})" if extra else where, expires)
 
 
 def put_many(engine: Engine, items: Sequence[Mapping[str, Any]]) -> list[MemoryRecord]:
