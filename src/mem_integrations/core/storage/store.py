@@ -20,12 +20,12 @@ from typing import Any
 
 import lancedb
 import pyarrow as pa
-from lancedb.index import FTS, Bitmap, BTree
 
 from ..errors import PartialWriteError, StoreError
 from ..filters import sql_timestamp
 from .annotations import FEEDBACK
 from .commits import retry_on_conflict, store_error, write_lock
+from .indexes import INDEXED_COLUMNS, create_missing
 from .reader import SearchReader
 from .rows import ids_sql
 from .schema import (
@@ -45,8 +45,6 @@ __all__ = ["Store"]
 
 log = logging.getLogger(__name__)
 
-#: Scope columns with a bitmap index (run ids are many and short-lived: a BTree suits them).
-SCOPE_INDEXED = ("user_id", "agent_id", "app_id")
 
 
 class Store:
@@ -249,28 +247,11 @@ class Store:
     # -- maintenance --------------------------------------------------------------------------
 
     def _ensure_indexes(self) -> None:
-        """Create scalar and full-text indexes once the table has rows (LanceDB needs data)."""
-        # hash: the duplicate check of every add looks rows up by content hash.
-        wanted: list[tuple[str, Any]] = [("id", BTree()), ("run_id", BTree()), ("hash", BTree())]
-        wanted += [(c, Bitmap()) for c in SCOPE_INDEXED]
-        wanted.append(("memory", FTS(with_position=False)))
-        missing = [(c, cfg) for c, cfg in wanted if c not in self._indexed]
-        if not missing:
+        """Create scalar and full-text indexes once the table has rows (``storage.indexes``)."""
+        if INDEXED_COLUMNS <= self._indexed:
             return
         with self._lock:
-            for column, cfg in missing:
-                if column in self._indexed:
-                    continue
-                try:
-                    self.memories.create_index(column, config=cfg, replace=False)
-                    self.generation += 1
-                except Exception as exc:
-                    # Another process may have created it first; anything else is logged and
-                    # retried on the next write, since reads stay correct without an index.
-                    if "already exists" not in str(exc).lower():
-                        log.debug("index on %s not created yet: %s", column, exc)
-                        continue
-                self._indexed.add(column)
+            self.generation += create_missing(self.memories, self._indexed)
 
     def optimize(self, cleanup_older_than: timedelta | None = None) -> None:
         """Compact fragments, fold new rows into the indexes, drop superseded versions.
