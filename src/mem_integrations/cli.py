@@ -473,6 +473,9 @@ def build_cli() -> click.Group:
 
         run_demo(open_memory(ctx, uri), click.echo)
 
+    from .server.cli import add_server_commands
+
+    add_server_commands(cli)
     return cli
 
 
