@@ -72,10 +72,14 @@ def hit_json(hit: SearchHit) -> dict[str, Any]:
 
 @router.get("/v1/ping/", tags=["auth"])
 def ping(tenant: TenantDep) -> dict[str, Any]:
-    """Key check that Mem0's clients run on construction."""
+    """Key check that Mem0's clients run on construction.
+
+    Their constructor insists on an org and a project id: one store is one project here, and
+    the project id names the key (a fingerprint, never the key itself).
+    """
     scope = "all" if tenant.unrestricted else tenant.listing_scopes()
-    return {"status": "ok", "org_id": None, "project_id": None, "user_email": None,
-            "scope": scope}  # fmt: skip
+    return {"status": "ok", "org_id": "mem_integrations", "project_id": tenant.label,
+            "user_email": None, "scope": scope}  # fmt: skip
 
 
 @router.post("/v3/memories/add/", tags=["memories"])
