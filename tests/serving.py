@@ -130,3 +130,22 @@ def stop(proc: subprocess.Popen[Any]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+
+
+@contextmanager
+def moto_s3(bucket: str) -> Iterator[dict[str, str]]:
+    """A local S3 server (moto) with one bucket; yields LanceDB storage options for it."""
+    moto_server = require("moto.server")
+    boto3 = require("boto3")
+    port = free_port()
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **keys).create_bucket(
+        Bucket=bucket
+    )
+    try:
+        yield {"aws_endpoint": endpoint, "aws_region": "us-east-1", "allow_http": "true", **keys}
+    finally:
+        server.stop()

@@ -25,6 +25,9 @@ SERVER_HINT = 'this command needs its extra: pip install "mem-integrations[serve
 #: Environment variable holding the API keys (JSON, or the path of a JSON file).
 KEYS_ENV = "MEM_INTEGRATIONS_API_KEYS"
 
+#: Seconds a worker may take to answer uvicorn's supervisor before it is restarted.
+WORKER_HEALTHCHECK_S = 120
+
 
 def _need_server_extra() -> None:
     try:
@@ -110,8 +113,11 @@ def serve(uri: str | None, storage_options: str | None, embedder: str | None, ho
     log.info("serving http://%s:%d (API docs /docs, inspector /ui) with %d worker(s)",
              host, port, workers)  # fmt: skip
     os.environ.update(settings.to_env())  # the workers read their settings from here
+    # Workers are spawned and import the whole stack before they answer the supervisor's
+    # health ping; uvicorn's default 5 s restarts them in a loop on a busy 2-core machine.
     uvicorn.run("mem_integrations.server.app:create_app", factory=True, host=host, port=port,
-                workers=workers, log_level=log_level)  # fmt: skip
+                workers=workers, log_level=log_level,
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)  # fmt: skip
 
 
 @click.command()
