@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -50,6 +51,13 @@ def require_binary(name: str) -> str:
         missing(f"the {name!r} executable")
     assert path is not None
     return path
+
+
+def require_mem0() -> ModuleType:
+    """Mem0's client with telemetry off and its config file in a temp folder, not ``~``."""
+    os.environ["MEM0_TELEMETRY"] = "False"  # read when mem0 is first imported
+    os.environ.setdefault("MEM0_DIR", tempfile.mkdtemp(prefix="mem0-home-"))
+    return require("mem0")
 
 
 def free_port() -> int:
@@ -94,8 +102,9 @@ def cli(*args: str) -> list[str]:
 
 
 @contextmanager
-def process_server(args: Sequence[str], log: Path, env: dict[str, str] | None = None,
-                   port: int | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:  # fmt: skip
+def process_server(
+    args: Sequence[str], log: Path, env: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``mem-integrations serve ARGS --port P`` as a child process; yields (URL, process)."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from serving import HASH_EMBEDDER, cli, free_port, require, stop
 
 require("mcp")
@@ -133,6 +133,7 @@ async def test_langchain_agent_loads_the_tools(tmp_path: Path) -> None:
     from langchain.agents import create_agent
     from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
     from langchain_mcp_adapters.client import MultiServerMCPClient
+
     from test_langchain_agent import script, tool_call
 
     uri = str(tmp_path / "store")

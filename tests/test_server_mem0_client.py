@@ -8,7 +8,6 @@ issue lists, tenant isolation with several keys, and bad requests that change no
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,12 +16,10 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-os.environ["MEM0_TELEMETRY"] = "False"  # read when mem0 is first imported
-from serving import require, thread_server  # noqa: E402
+from serving import require, require_mem0, thread_server
 
 require("fastapi")
-os.environ.setdefault("MEM0_DIR", str(Path(__file__).parent / ".mem0-test-home"))
-mem0 = require("mem0")
+require_mem0()
 from mem0 import AsyncMemoryClient, MemoryClient  # noqa: E402
 from mem0.exceptions import (  # noqa: E402
     AuthenticationError,
@@ -237,10 +234,10 @@ def test_bad_requests_get_mem0_errors_and_change_nothing(url: str, memory: Memor
     expect(post("/v3/memories/add/", content=chunks()), 413, "larger than")
     expect(httpx.get(url + "/v9/nothing/", headers=auth), 404, "Not found")
     expect(httpx.patch(url + "/v1/ping/", headers=auth), 405, "not allowed")
-    expect(post("/v3/memories/search/", json={"query": "bees", "filters": {"user_id": "alice"},
-                                             "reference_date": "2020-01-01"}), 400, "reference_date")  # fmt: skip
-    expect(post("/v3/memories/search/", json={"query": "bees", "rerank": True,
-                                             "filters": {"user_id": "alice"}}), 400, "rerank")  # fmt: skip
+    search = {"query": "bees", "filters": {"user_id": "alice"}}
+    expect(post("/v3/memories/search/", json={**search, "reference_date": "2020-01-01"}),
+           400, "reference_date")  # fmt: skip
+    expect(post("/v3/memories/search/", json={**search, "rerank": True}), 400, "rerank")
     expect(post("/v3/memories/add/", json={"messages": "no scope"}), 400, "user_id")
     expect(httpx.request("DELETE", url + "/v1/batch/", headers=json_headers, json={
         "memories": [{"memory_id": "m"}] * 1001}), 400, "1000")  # fmt: skip

@@ -9,7 +9,6 @@ each, with their last acknowledged text, and none of the deleted ones.
 from __future__ import annotations
 
 import json
-import os
 import random
 import threading
 from collections.abc import Sequence
@@ -19,12 +18,10 @@ from typing import Any
 
 import pytest
 
-os.environ["MEM0_TELEMETRY"] = "False"
-from serving import HASH_EMBEDDER, moto_s3, process_server, require  # noqa: E402
+from serving import HASH_EMBEDDER, moto_s3, process_server, require, require_mem0
 
 require("fastapi")
-os.environ.setdefault("MEM0_DIR", str(Path(__file__).parent / ".mem0-test-home"))
-require("mem0")
+require_mem0()
 from mem0 import MemoryClient  # noqa: E402
 from mem0.exceptions import MemoryError as Mem0Error  # noqa: E402
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from serving import require, require_binary, thread_server
 
 require("fastapi")
@@ -107,9 +108,10 @@ def test_inspector_in_headless_chromium(
         wait.until(ec.text_to_be_present_in_element((By.ID, "page-info"), "results"))
         top = find(By.CSS_SELECTOR, "#results tr")
         assert "green tea" in top.text
-        api: Any = httpx.post(url + "/v3/memories/search/", headers={"Authorization": f"Token {KEY}"},
-                              json={"query": "green tea", "filters": {"user_id": "alice"},
-                                    "top_k": 20}).json()["results"][0]  # fmt: skip
+        body = {"query": "green tea", "filters": {"user_id": "alice"}, "top_k": 20}
+        auth = {"Authorization": f"Token {KEY}"}
+        api: Any = httpx.post(url + "/v3/memories/search/", headers=auth, json=body).json()
+        api = api["results"][0]
         shown = top.find_element(By.CSS_SELECTOR, ".decay").text
         assert shown == f"×{api['score_breakdown']['decay']:.3f}"
         assert top.find_element(By.CSS_SELECTOR, ".relevance").text == (

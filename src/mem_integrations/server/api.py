@@ -214,7 +214,9 @@ def entities(memory: MemoryDep, tenant: TenantDep) -> dict[str, Any]:
 
 
 @router.delete("/v2/entities/{entity_type}/{entity_id}/", tags=["entities"])
-@router.delete("/v1/entities/{entity_type}/{entity_id}/", tags=["entities"], include_in_schema=False)
+@router.delete(
+    "/v1/entities/{entity_type}/{entity_id}/", tags=["entities"], include_in_schema=False
+)
 def delete_entity_route(
     entity_type: str, entity_id: str, memory: MemoryDep, tenant: TenantDep
 ) -> dict[str, Any]:

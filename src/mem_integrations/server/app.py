@@ -78,5 +78,5 @@ def build_app(settings: ServerSettings | None = None, memory: Memory | None = No
 
 
 def create_app() -> FastAPI:
-    """uvicorn factory (``--workers``): each worker opens the store the parent was given."""
+    """Uvicorn factory (``--workers``): each worker opens the store the parent was given."""
     return build_app(ServerSettings.from_env())

@@ -16,7 +16,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -26,6 +26,7 @@ __all__ = [
     "AuthError",
     "Authenticator",
     "Forbidden",
+    "ScopeArgs",
     "Tenant",
     "TenantSpec",
     "parse_keys",
@@ -33,6 +34,20 @@ __all__ = [
 ]
 
 SCOPE_KEYS = ("user_id", "agent_id", "run_id", "app_id")
+
+
+class ScopeArgs(TypedDict, total=False):
+    """Scope ids ready for ``**`` into a ``Memory`` method."""
+
+    user_id: str
+    agent_id: str
+    run_id: str
+    app_id: str
+
+
+def scope_args(values: Mapping[str, Any]) -> ScopeArgs:
+    """The non-empty scope ids of a mapping, as typed keyword arguments."""
+    return cast(ScopeArgs, {k: str(v) for k, v in values.items() if k in SCOPE_KEYS and v})
 
 
 class AuthError(Exception):
@@ -77,7 +92,7 @@ class Tenant:
 
     def bind(
         self, requested: Mapping[str, Any], filters: Mapping[str, Any] | None = None
-    ) -> dict[str, str]:
+    ) -> ScopeArgs:
         """The scope arguments a list/search/add/delete_all call runs with.
 
         The caller's own ids are kept; the tenant's are added. A caller id that contradicts
@@ -98,7 +113,7 @@ class Tenant:
             if user not in self.user_ids:
                 raise Forbidden(f"this API key may not act for user_id {user!r}")
             out["user_id"] = user
-        return out
+        return scope_args(out)
 
     def owns(self, record: Mapping[str, Any]) -> bool:
         """Whether a stored memory lies inside this tenant's bounds."""
@@ -106,21 +121,20 @@ class Tenant:
             return False
         return self.user_ids is None or record.get("user_id") in self.user_ids
 
-    def confine(self, record: Mapping[str, Any]) -> dict[str, str]:
+    def confine(self, record: Mapping[str, Any]) -> ScopeArgs:
         """Scope arguments that make the core re-check ownership of a record on write."""
         out: dict[str, str] = {}
         if self.app_id is not None:
             out["app_id"] = self.app_id
         if self.user_ids is not None and record.get("user_id"):
             out["user_id"] = str(record["user_id"])
-        return out
+        return scope_args(out)
 
-    def listing_scopes(self) -> list[dict[str, str]]:
+    def listing_scopes(self) -> list[ScopeArgs]:
         """The scopes whose memories make up this tenant's entity list (restricted keys)."""
-        base = {"app_id": self.app_id} if self.app_id is not None else {}
         if self.user_ids is None:
-            return [base]
-        return [{**base, "user_id": u} for u in sorted(self.user_ids)]
+            return [scope_args({"app_id": self.app_id})]
+        return [scope_args({"app_id": self.app_id, "user_id": u}) for u in sorted(self.user_ids)]
 
 
 def named_user(filters: Mapping[str, Any] | None) -> str | None:

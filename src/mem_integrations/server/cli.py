@@ -43,7 +43,9 @@ def _settings(uri: str | None, storage_options: str | None, embedder: str | None
     try:
         options = json.loads(storage_options) if storage_options else None
     except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not valid JSON ({exc.msg})", param_hint="--storage-options")
+        raise click.BadParameter(
+            f"not valid JSON ({exc.msg})", param_hint="--storage-options"
+        ) from None
     return ServerSettings(uri=uri, storage_options=options, embedder=embedder, **extra)
 
 

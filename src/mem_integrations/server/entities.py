@@ -10,7 +10,7 @@ from typing import Any
 
 from mem_integrations import Memory, ValidationError
 
-from .auth import Tenant
+from .auth import ScopeArgs, Tenant, scope_args
 
 __all__ = ["ENTITY_TYPES", "delete_entity", "list_entities"]
 
@@ -25,7 +25,7 @@ def _envelope(results: list[dict[str, Any]], owner: str) -> dict[str, Any]:
     return {"count": len(results), "next": None, "previous": None, "results": results, **totals}
 
 
-def _entities_of(memory: Memory, scopes: list[dict[str, str]]) -> list[dict[str, Any]]:
+def _entities_of(memory: Memory, scopes: list[ScopeArgs]) -> list[dict[str, Any]]:
     """Aggregate the entities of every memory in ``scopes``, reading them page by page."""
     seen: dict[tuple[str, str], dict[str, Any]] = {}
     ids: set[str] = set()
@@ -67,11 +67,11 @@ def delete_entity(memory: Memory, tenant: Tenant, kind: str, name: str) -> dict[
         raise ValidationError(f"Invalid entity type {kind!r}: use one of {list(ENTITY_TYPES)}")
     field = f"{kind}_id"
     if tenant.unrestricted:
-        deleted = memory.delete_users(**{field: name})["deleted"]
+        deleted = memory.delete_users(**scope_args({field: name}))["deleted"]
     elif tenant.user_ids is not None and kind != "user":
         # An agent or run may span several of the key's users: delete it under each of them.
         deleted = sum(
-            memory.delete_all(**{**scope, field: name})["deleted"]
+            memory.delete_all(**scope_args({**scope, field: name}))["deleted"]
             for scope in tenant.listing_scopes()
         )
     else:

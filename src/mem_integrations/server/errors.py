@@ -75,7 +75,8 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         text = {404: "Not found.", 405: "Method not allowed."}.get(exc.status_code)
         detail = exc.detail if isinstance(exc.detail, str) else None
-        return error_response(exc.status_code, text or detail or "HTTP error", f"HTTP{exc.status_code}")
+        message = text or detail or "HTTP error"
+        return error_response(exc.status_code, message, f"HTTP{exc.status_code}")
 
     async def on_auth(_: Request, exc: Exception) -> JSONResponse:
         return error_response(401, str(exc), "Unauthorized")
@@ -107,6 +108,7 @@ class BodyLimit:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Buffer the body up to the limit, then hand the app a replay of it."""
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
