@@ -94,7 +94,8 @@ def free_port() -> int:
 def through_server(folder: Path, workers: int, n: int, clients: int) -> dict[str, Any]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "mem_integrations.cli", "serve", "--uri", str(folder),
+    cmd = [sys.executable, "-c", "from mem_integrations.cli import main; main()", "serve",
+           "--uri", str(folder),
            "--port", str(port), "--workers", str(workers), "--log-level", "warning"]  # fmt: skip
     proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL, start_new_session=True)
     sessions = [httpx.Client(base_url=url, timeout=300) for _ in range(clients)]

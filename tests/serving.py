@@ -98,7 +98,8 @@ def thread_server(app: Any) -> Iterator[str]:
 
 
 def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "mem_integrations.cli", *args]
+    """The ``mem-integrations`` command, run by this interpreter (and this ``PYTHONPATH``)."""
+    return [sys.executable, "-c", "from mem_integrations.cli import main; main()", *args]
 
 
 @contextmanager
