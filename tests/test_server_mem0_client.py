@@ -36,7 +36,9 @@ ADMIN = "key-admin-0001"
 SHOP = "key-shop-00001"
 ALICE = "key-alice-0001"
 BOB = "key-bob-000001"
+SHOP_ALICE = "key-shop-alice1"
 KEYS = {
+    SHOP_ALICE: {"app_id": "shop", "user_ids": ["alice"]},
     ADMIN: {"admin": True},
     SHOP: {"app_id": "shop"},
     ALICE: {"user_ids": ["alice"]},
@@ -194,6 +196,17 @@ def test_tenants_cannot_touch_each_other(url: str, memory: Memory) -> None:
     shop.delete_all(user_id="alice")  # only alice's memories inside the shop
     assert memory.get(secret)["memory"] == "alice's secret"
     assert [e["event"] for e in memory.history(secret)] == ["ADD"]
+
+    both = client(url, SHOP_ALICE)  # an app and a user: both bounds hold at once
+    memory.add("alice at the bakery", user_id="alice", app_id="bakery")
+    with pytest.raises(AuthenticationError):
+        both.delete_users(app_id="bakery")
+    with pytest.raises(AuthenticationError):
+        both.delete_users(user_id="bob")
+    note = both.add("alice's shop note", user_id="alice")["results"][0]["id"]
+    assert memory.get(note)["app_id"] == "shop"
+    assert [r["id"] for r in both.get_all(filters={"user_id": "alice"})["results"]] == [note]
+    assert memory.get_all(user_id="alice", app_id="bakery")["results"] != []
 
     with httpx.Client() as own, pytest.raises(ValueError, match="Invalid API key"):
         MemoryClient(host=url, api_key="key-nobody-01", client=own)

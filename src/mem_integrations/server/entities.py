@@ -10,7 +10,7 @@ from typing import Any
 
 from mem_integrations import Memory, ValidationError
 
-from .auth import ScopeArgs, Tenant, scope_args
+from .auth import Forbidden, ScopeArgs, Tenant, scope_args
 
 __all__ = ["ENTITY_TYPES", "delete_entity", "list_entities"]
 
@@ -70,9 +70,11 @@ def delete_entity(memory: Memory, tenant: Tenant, kind: str, name: str) -> dict[
         deleted = memory.delete_users(**scope_args({field: name}))["deleted"]
     elif tenant.user_ids is not None and kind != "user":
         # An agent or run may span several of the key's users: delete it under each of them.
+        scopes = tenant.listing_scopes()
+        if any(scope.get(field, name) != name for scope in scopes):
+            raise Forbidden(f"this API key may not use {field} {name!r}")
         deleted = sum(
-            memory.delete_all(**scope_args({**scope, field: name}))["deleted"]
-            for scope in tenant.listing_scopes()
+            memory.delete_all(**scope_args({**scope, field: name}))["deleted"] for scope in scopes
         )
     else:
         deleted = memory.delete_all(**tenant.bind({field: name}))["deleted"]
