@@ -102,7 +102,7 @@ def run_clients(urls: Sequence[str], key: str | None, per_client: int) -> list[A
     def body(i: int) -> None:
         results[i] = client_run(urls, key, f"user{i}", per_client, seed=i)
 
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(4)]
+    threads = [threading.Thread(target=body, args=(i,), daemon=True) for i in range(4)]
     for t in threads:
         t.start()
     for t in threads:
