@@ -18,6 +18,7 @@ from .clock import Clock, SystemClock
 from .config import MemoryConfig
 from .decay import DecayEngine
 from .embeddings import Embedder, default_embedder
+from .storage.annotations import read_settings
 from .storage.recovery import reconcile
 from .storage.schema import memories_schema
 from .storage.store import Store
@@ -55,7 +56,11 @@ class Engine:
         # check reads both tables whole, so it runs on the housekeeping thread: opening a big
         # store stays fast, and history reads wait for it (``read.listing.history_events``).
         self.recovery: Future[None] = self.store.background(self._recover)
-        self.decay = DecayEngine(self.store, self.clock, config.decay_settings, config.decay)
+        # ``decay`` given to this Memory wins; otherwise the store's own setting (project.update)
+        decay = config.decay
+        if "decay" not in config.model_fields_set:
+            decay = read_settings(self.store.db).get("decay") == "true"
+        self.decay = DecayEngine(self.store, self.clock, config.decay_settings, decay)
 
     def _recover(self) -> None:
         try:
