@@ -132,8 +132,6 @@ def test_every_client_method(url: str, memory: Memory) -> None:
     assert c.users()["results"] == [] and memory.get_all(user_id="alice")["results"] == []
 
 
-@pytest.mark.xfail(not hasattr(Memory, "feedback"), reason="needs Memory.feedback (issue 16)",
-                   strict=True)  # fmt: skip
 def test_feedback(url: str) -> None:
     c = client(url)
     mid = c.add("I like jazz", user_id="alice")["results"][0]["id"]

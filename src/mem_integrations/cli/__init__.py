@@ -54,13 +54,10 @@ def build_cli() -> click.Group:
 
     commands.register(cli)
     admin.register(cli)
-<<<<<<< HEAD
+    extras.register(cli)
     from ..server.cli import add_server_commands
 
     add_server_commands(cli)
-=======
-    extras.register(cli)
->>>>>>> main
     return cli
 
 

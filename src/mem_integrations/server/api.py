@@ -17,7 +17,6 @@ from mem_integrations import Memory, MemoryNotFoundError, SearchHit, ValidationE
 
 from .auth import SCOPE_KEYS, Tenant
 from .entities import delete_entity, list_entities
-from .errors import error_response
 from .models import AddBody, BatchBody, FeedbackBody, ListBody, SearchBody, UpdateBody
 
 __all__ = ["memory_of", "owned", "router", "tenant_of"]
@@ -246,13 +245,10 @@ def batch_delete(body: BatchBody, memory: MemoryDep, tenant: TenantDep) -> dict[
     return memory.batch_delete(body.memories, **_check_batch(memory, tenant, body.memories))
 
 
-@router.post("/v1/feedback/", tags=["memories"], response_model=None)
-def feedback(body: FeedbackBody, memory: MemoryDep, tenant: TenantDep) -> Any:
+@router.post("/v1/feedback/", tags=["memories"])
+def feedback(body: FeedbackBody, memory: MemoryDep, tenant: TenantDep) -> dict[str, Any]:
     """Mem0's feedback on one memory, kept by the core (``Memory.feedback``)."""
     owned(memory, tenant, body.memory_id, show_expired=True)
-    record_feedback = getattr(memory, "feedback", None)
-    if record_feedback is None:
-        return error_response(501, "this store's Memory has no feedback yet", "NotImplemented")
-    return record_feedback(
+    return memory.feedback(
         body.memory_id, feedback=body.feedback, feedback_reason=body.feedback_reason
     )
