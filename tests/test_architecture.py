@@ -126,7 +126,9 @@ def test_core_layers_import_only_downwards() -> None:
     assert wrong == []
 
 
-@pytest.mark.parametrize("face", ["langchain", "llama_index", "cli", "transfer", "demo"])
+@pytest.mark.parametrize(
+    "face", ["langchain", "llama_index", "cli", "transfer", "demo", "server"]
+)
 def test_faces_reach_core_only_through_its_public_modules(face: str) -> None:
     """Adapters call the facade; they never touch operations, storage or LanceDB rows."""
     private = ("read", "write", "storage", "engine", "facade")

@@ -20,7 +20,7 @@ from mem_integrations.testing import FrozenClock, HashEmbedder
 COMMANDS = {
     "add", "search", "list", "get", "update", "delete", "delete-all", "history", "users",
     "purge-expired", "stats", "optimize", "import", "export", "demo",
-    "feedback", "project", "delete-users",
+    "feedback", "project", "delete-users", "serve", "mcp",
 }  # fmt: skip
 
 Run = Callable[..., Result]

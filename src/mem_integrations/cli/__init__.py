@@ -55,6 +55,9 @@ def build_cli() -> click.Group:
     commands.register(cli)
     admin.register(cli)
     extras.register(cli)
+    from ..server.cli import add_server_commands
+
+    add_server_commands(cli)
     return cli
 
 
