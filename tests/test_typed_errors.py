@@ -24,6 +24,7 @@ from mem_integrations import (
     MemoryNotFoundError,
     ValidationError,
 )
+from mem_integrations.core.storage.commits import retry_on_conflict
 from mem_integrations.testing import FrozenClock, HashEmbedder, ScriptedLLM
 
 
@@ -208,3 +209,41 @@ def test_refused_calls_do_not_purge_expired_memories(
     memory.purge_expired()
     clock.advance(days=2)  # the first memory is now expired and a purge is due
     refused(memory, lambda: call(memory, mine, other), MemoryNotFoundError)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "lance error: Retryable commit conflict for version 7",
+        "preempted by concurrent transaction Rewrite at version 9",
+        # seen: two first opens of one fresh folder (the stamp lost to a table creation)
+        "lance error: Incompatible transaction: This Update transaction is incompatible with "
+        "concurrent transaction Overwrite at version 2.",
+        # seen: two servers on object storage
+        "lance error: Too many concurrent writers. Retry timeout of 30s exceeded",
+    ],
+)
+def test_lost_commit_races_are_retried(text: str) -> None:
+    """A commit that lost a race applied nothing: it is run again, not surfaced raw."""
+    calls: list[int] = []
+
+    def commit() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise RuntimeError(text)
+        return "committed"
+
+    assert retry_on_conflict(commit, "test commit") == "committed"
+    assert len(calls) == 3
+
+
+def test_other_lance_errors_are_not_retried() -> None:
+    calls: list[int] = []
+
+    def commit() -> None:
+        calls.append(1)
+        raise RuntimeError("lance error: Invalid user input: schema mismatch")
+
+    with pytest.raises(RuntimeError):
+        retry_on_conflict(commit, "test commit")
+    assert calls == [1]

@@ -44,8 +44,10 @@ def is_commit_conflict(exc: BaseException) -> bool:
     """True for LanceDB's retryable optimistic-concurrency failures (they carry no type).
 
     "Incompatible transaction" is a commit that lost to one it cannot be rebased on (seen: the
-    schema stamp of one first open against another's table creation, an ``Overwrite``); like
-    the others it applied nothing, so running it again on the new version is safe.
+    schema stamp of one first open against another's table creation, an ``Overwrite``); "too
+    many concurrent writers" is LanceDB giving up its own retries (seen on object storage with
+    two servers writing). Like the others they applied nothing, so running the commit again on
+    the new version is safe.
     """
     text = str(exc).lower()
     return any(
@@ -54,6 +56,7 @@ def is_commit_conflict(exc: BaseException) -> bool:
             "commit conflict",
             "preempted by concurrent transaction",
             "incompatible transaction",
+            "too many concurrent writers",
         )
     )
 
