@@ -145,7 +145,7 @@ class Store:
         """Replace whole rows by id in one commit (used by update and batch_update)."""
         if rows.num_rows == 0:
             return
-        retry_on_conflict(
+        result = retry_on_conflict(
             lambda: (
                 self.memories.merge_insert("id")
                 .when_matched_update_all()
@@ -154,7 +154,9 @@ class Store:
             ),
             "upsert",
         )
-        self._after_commit()
+        version = int(result.version)
+        self.scopes.appended(version, rows, replaces=True)  # held scopes follow, no re-read
+        self._after_commit(version)
 
     def merge(self, rows: pa.Table, delete_where: str | None = None) -> None:
         """Insert new rows, rewrite existing ones and delete ``delete_where``: one commit.
