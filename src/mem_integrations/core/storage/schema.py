@@ -18,15 +18,19 @@ from ..errors import ConfigurationError, SchemaVersionError
 __all__ = [
     "ACCESSES",
     "ACCESSES_SCHEMA",
+    "DELETIONS",
+    "DELETIONS_SCHEMA",
     "HISTORY",
     "HISTORY_SCHEMA",
     "MEMORIES",
     "META",
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "SEQ",
     "StoreStats",
     "has_table",
     "read_meta",
+    "write_meta",
     "memories_schema",
     "migrate",
 ]
@@ -94,6 +98,13 @@ ACCESSES_SCHEMA = pa.schema(
 
 META_SCHEMA = pa.schema([pa.field("key", pa.string()), pa.field("value", pa.string())])
 
+#: The write sequence column of memories (``storage.watermark``), from schema version 2.
+SEQ = "seq"
+#: Ids removed by each delete, logged before it commits: a deleted row leaves nothing else.
+DELETIONS = "deletions"
+DELETIONS_SCHEMA = pa.schema(
+    [pa.field("memory_id", pa.string(), nullable=False), pa.field(SEQ, pa.int64(), nullable=False)]
+)
 
 
 @dataclass(frozen=True)
@@ -126,8 +137,24 @@ def m001_create_tables(db: Any, dim: int) -> None:
     db.create_table(ACCESSES, schema=ACCESSES_SCHEMA, exist_ok=True)
 
 
+def m002_write_sequence(db: Any, dim: int) -> None:
+    """Add ``memories.seq`` and the ``deletions`` log, so recovery reads only recent writes.
+
+    Rows already stored get a null ``seq``: below any watermark. The store's first check
+    after the upgrade has no watermark yet and reads everything once (``storage.watermark``).
+    """
+    del dim  # the vector column is untouched
+    memories = db.open_table(MEMORIES)
+    if SEQ not in memories.schema.names:
+        memories.add_columns(pa.field(SEQ, pa.int64()))
+    db.create_table(DELETIONS, schema=DELETIONS_SCHEMA, exist_ok=True)
+
+
 #: (version it brings the store to, migration(db, dim)); append, never reorder or remove.
-MIGRATIONS: list[tuple[int, Callable[[Any, int], None]]] = [(1, m001_create_tables)]
+MIGRATIONS: list[tuple[int, Callable[[Any, int], None]]] = [
+    (1, m001_create_tables),
+    (2, m002_write_sequence),
+]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
@@ -151,7 +178,8 @@ def read_meta(db: Any) -> dict[str, str]:
     return {r["key"]: r["value"] for r in rows}
 
 
-def _write_meta(db: Any, values: dict[str, str]) -> None:
+def write_meta(db: Any, values: dict[str, str]) -> None:
+    """Set meta keys in one commit (other keys are kept)."""
     table = db.create_table(META, schema=META_SCHEMA, exist_ok=True)
     data = pa.Table.from_pylist(
         [{"key": k, "value": v} for k, v in values.items()], schema=META_SCHEMA
@@ -186,4 +214,4 @@ def migrate(db: Any, uri: str, dim: int, model_id: str) -> None:
         if target > version:
             log.info("migrating %s to schema %d (%s)", uri, target, migration.__name__)
             migration(db, dim)
-            _write_meta(db, {"schema_version": str(target), "dim": str(dim), "model_id": model_id})
+            write_meta(db, {"schema_version": str(target), "dim": str(dim), "model_id": model_id})

@@ -28,6 +28,7 @@ from .reader import SearchReader
 from .schema import (
     ACCESSES,
     ACCESSES_SCHEMA,
+    DELETIONS,
     HISTORY,
     HISTORY_SCHEMA,
     MEMORIES,
@@ -38,6 +39,7 @@ from .schema import (
 )
 from .scope_index import ScopeCache
 from .search import Searcher
+from .watermark import deletion_rows, next_seq, stamp
 
 __all__ = ["Store"]
 
@@ -74,6 +76,8 @@ class Store:
         self._lock = threading.Lock()
         self._bg = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mem-optimize")
         self._optimizing: Future[None] | None = None
+        #: run on the housekeeping thread after each background optimize (recovery's check)
+        self.after_optimize: Callable[[], None] | None = None
         try:
             self.db = lancedb.connect(
                 uri,
@@ -86,6 +90,7 @@ class Store:
         self.memories = self.db.open_table(MEMORIES)
         self.history = self.db.open_table(HISTORY)
         self.accesses = self.db.open_table(ACCESSES)
+        self.deletions = self.db.open_table(DELETIONS)
         self._indexed: set[str] = {c for ix in self.memories.list_indices() for c in ix.columns}
         self._rows_at_optimize = self.memories.count_rows()
         self._reader = SearchReader(
@@ -128,6 +133,8 @@ class Store:
     def _optimize_quietly(self) -> None:
         try:
             self.optimize()
+            if self.after_optimize is not None:
+                self.after_optimize()
         except Exception:  # background housekeeping must never take the app down
             log.warning("background optimize of %s failed", self.uri, exc_info=True)
 
@@ -135,6 +142,7 @@ class Store:
         """Insert new memories in one commit."""
         if rows.num_rows == 0:
             return
+        rows = stamp(rows, next_seq())  # recovery finds the rows written since its last check
         result = retry_on_conflict(lambda: self.memories.add(rows), "append")
         version = int(result.version)
         self.scopes.appended(version, rows)
@@ -145,6 +153,7 @@ class Store:
         """Replace whole rows by id in one commit (used by update and batch_update)."""
         if rows.num_rows == 0:
             return
+        rows = stamp(rows, next_seq())
         result = retry_on_conflict(
             lambda: (
                 self.memories.merge_insert("id")
@@ -163,18 +172,32 @@ class Store:
 
         The LLM path's ADD / UPDATE / DELETE plan lands whole or not at all.
         """
+        seq = next_seq()
         builder = (
             self.memories.merge_insert("id").when_matched_update_all().when_not_matched_insert_all()
         )
         if delete_where:
+            self._log_deletions(delete_where, seq)
             builder = builder.when_not_matched_by_source_delete(delete_where)
-        builder.execute(rows)
+        builder.execute(stamp(rows, seq))
         self._after_commit()
 
     def delete(self, where: str) -> None:
-        """Delete matching memories in one commit."""
+        """Delete matching memories in one commit (after logging their ids for recovery)."""
+        self._log_deletions(where, next_seq())
         retry_on_conflict(lambda: self.memories.delete(where), "delete")
         self._after_commit()
+
+    def _log_deletions(self, where: str, seq: int) -> None:
+        """Log the ids ``where`` selects before they are deleted (one small commit).
+
+        A delete leaves no row behind: without the log, recovery could not tell which
+        deletes since its last check lack their history without reading all of history.
+        """
+        ids = self.query(where, ["id"])["id"].to_pylist()
+        if ids:
+            log_rows = deletion_rows(ids, seq)
+            retry_on_conflict(lambda: self.deletions.add(log_rows), "deletion log")
 
     def add_history(self, rows: Sequence[dict[str, Any]]) -> None:
         """Append history events in one commit; history rows are never rewritten."""
@@ -223,7 +246,9 @@ class Store:
     def _ensure_indexes(self) -> None:
         """Create scalar and full-text indexes once the table has rows (LanceDB needs data)."""
         # hash: the duplicate check of every add looks rows up by content hash.
+        # seq: recovery reads the rows written since its watermark.
         wanted: list[tuple[str, Any]] = [("id", BTree()), ("run_id", BTree()), ("hash", BTree())]
+        wanted.append(("seq", BTree()))
         wanted += [(c, Bitmap()) for c in SCOPE_INDEXED]
         wanted.append(("memory", FTS(with_position=False)))
         missing = [(c, cfg) for c, cfg in wanted if c not in self._indexed]
@@ -293,7 +318,7 @@ class Store:
     def reset(self) -> None:
         """Drop and recreate every table (``Memory.reset``)."""
         self.wait_for_housekeeping()
-        for name in (MEMORIES, HISTORY, ACCESSES, META):
+        for name in (MEMORIES, HISTORY, ACCESSES, META, DELETIONS):
             if has_table(self.db, name):
                 self.db.drop_table(name)
         self._indexed = set()
@@ -301,6 +326,7 @@ class Store:
         self.memories = self.db.open_table(MEMORIES)
         self.history = self.db.open_table(HISTORY)
         self.accesses = self.db.open_table(ACCESSES)
+        self.deletions = self.db.open_table(DELETIONS)
         self._reader.reopen()
         self.scopes.clear()  # the new table's versions start again from 1
 
