@@ -378,26 +378,38 @@ def _sub(*args: str, timeout: float = 3 * 3600) -> dict[str, Any]:
 
 
 def run_all(
-    quick: bool, million: bool, only: set[str], log: Callable[[str], None]
+    quick: bool,
+    million: bool,
+    only: set[str],
+    log: Callable[[str], None],
+    sizes: dict[str, int] | None = None,
 ) -> dict[str, Any]:
+    """Every case in its own process; ``sizes`` overrides the counts (keys as ``--sizes``)."""
+    size = {
+        "loop_ops": 20 if quick else 40,
+        "stream": 1000 if quick else 5000,
+        "rss": 2000 if quick else 10_000,
+        "open": 20_000 if quick else 100_000,
+        "scale": 1_000_000 if million else 0,
+    } | (sizes or {})
     res: dict[str, Any] = {"machine": machine(), "quick": quick, "encoder": "HashEmbedder(384)"}
     if "loop" in only:
         res["loop"] = {}
         for per_user in [1000, 5000] if quick else [1000, 5000, 20_000, 50_000]:
             log(f"loop {per_user:,}/user ...")
-            r = res["loop"][str(per_user)] = _sub("loop", str(per_user), str(20 if quick else 40))
+            r = res["loop"][str(per_user)] = _sub("loop", str(per_user), str(size["loop_ops"]))
             if "error" in r:
                 log(f"  -> {r['error']}")
             else:
                 o, w = r["ours"]["search_after_add"], r["raw"]["search_after_add"]
                 log(f"  -> {r['search_after_add_ratio_p50']}x: {o['p50_ms']} vs {w['p50_ms']} ms")
     if "stream" in only:
-        n = 1000 if quick else 5000
+        n = size["stream"]
         log(f"stream {n:,} single adds ...")
         r = res["stream"] = _sub("stream", str(n))
         log(f"  -> {r.get('error') or (r['add_ratio_p50'], r['ours']['add'], r['raw']['add'])}")
     if "rss" in only:
-        n = 2000 if quick else 10_000
+        n = size["rss"]
         res["rss"] = {}
         for system in ("ours", "raw"):
             log(f"rss {system} {n:,} adds ...")
@@ -406,8 +418,7 @@ def run_all(
         o, w = res["rss"]["ours"], res["rss"]["raw"]
         if "error" not in o and "error" not in w and w["growth_mb"] > 0:
             res["rss"]["growth_ratio"] = round(o["growth_mb"] / w["growth_mb"], 2)
-    sizes = [20_000 if quick else 100_000] if "open" in only else []
-    for rows in sizes:
+    for rows in [size["open"]] if "open" in only else []:
         with tempfile.TemporaryDirectory(prefix="bench-open-") as tmp:
             log(f"open: building {rows:,} ...")
             built = _sub("build", tmp, str(rows))
@@ -415,17 +426,18 @@ def run_all(
             for system in ("ours", "raw"):
                 r = res["open"][system] = _sub("open", system, tmp, str(rows // 1000), "10")
                 log(f"  open {system} -> {r}")
-    if million:
-        with tempfile.TemporaryDirectory(prefix="bench-1m-") as tmp:
-            rows = 1_000_000
-            log("scale: building 1M (1k users) ...")
+    if size["scale"]:
+        with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+            rows = size["scale"]
+            log(f"scale: building {rows:,} (1k per user) ...")
             built = _sub("build", tmp, str(rows))
             log(f"  built {built}")
             res["scale"] = {"rows": rows, "build": built}
+            users = str(rows // 1000)
             for system in ("ours", "raw"):
-                r = res["scale"][f"open_{system}"] = _sub("open", system, tmp, "1000", "10")
+                r = res["scale"][f"open_{system}"] = _sub("open", system, tmp, users, "10")
                 log(f"  open {system} -> {r}")
-            r = res["scale"]["search"] = _sub("scale", tmp, "1000", "400", "200")
+            r = res["scale"]["search"] = _sub("scale", tmp, users, "400", "200")
             log(f"  scale -> {r}")
     res["machine_end"] = machine()
     return res
@@ -483,7 +495,7 @@ def write_md(res: dict[str, Any], path: Path) -> None:
                 f"{b['growth_mb']} |"
             )
         lines.append(f"\ngrowth ratio ours/raw: {r.get('growth_ratio')}")
-    for key, title in (("open", "cold open"), ("scale", "1M memories, 1k users")):
+    for key, title in (("open", "cold open"), ("scale", "scale, 1k memories per user")):
         block = res.get(key)
         if not block:
             continue
@@ -515,6 +527,11 @@ def main() -> None:
     ap.add_argument("--million", action="store_true", help="also the 1M case (long fill)")
     ap.add_argument("--only", default="loop,stream,rss,open")
     ap.add_argument("--name", default="growth")
+    ap.add_argument(
+        "--sizes",
+        default="",
+        help="override counts, e.g. loop_ops=20,stream=2000,rss=3000,open=100000,scale=200000",
+    )
     args = ap.parse_args()
     t0 = time.perf_counter()
 
@@ -522,7 +539,9 @@ def main() -> None:
         print(f"[{time.perf_counter() - t0:6.0f}s] {msg}", flush=True)
 
     only = {s.strip() for s in args.only.split(",") if s.strip()}
-    res = run_all(args.quick, args.million, only, log)
+    sizes = {k: int(v) for k, v in (kv.split("=") for kv in args.sizes.split(",") if kv)}
+    res = run_all(args.quick, args.million, only, log, sizes)
+    res["sizes"] = sizes
     res["total_s"] = round(time.perf_counter() - t0, 1)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(res, indent=1, default=str) + "\n")

@@ -24,6 +24,7 @@ from lancedb.index import FTS, Bitmap, BTree
 
 from ..errors import StoreError
 from .commits import retry_on_conflict
+from .compaction import compact
 from .reader import SearchReader
 from .schema import (
     ACCESSES,
@@ -272,7 +273,8 @@ class Store:
     def optimize(self, cleanup_older_than: timedelta | None = None) -> None:
         """Compact fragments, fold new rows into the indexes, drop superseded versions.
 
-        Many small commits fragment a Lance table and slow reads 5-7x; this brings it back.
+        Many small commits fragment a Lance table and slow reads 5-7x; this brings it back,
+        rewriting only the small fragments (``storage.compaction``).
         """
         older = self.cleanup_older_than if cleanup_older_than is None else cleanup_older_than
         for table in (self.memories, self.history, self.accesses):
@@ -282,10 +284,7 @@ class Store:
             if rows == 0:
                 continue
             # A compaction loses the race to any concurrent update/delete of its fragments.
-            retry_on_conflict(
-                functools.partial(table.optimize, cleanup_older_than=older),
-                f"optimize {table.name}",
-            )
+            retry_on_conflict(functools.partial(compact, table, older), f"optimize {table.name}")
             if table is self.memories:
                 with self._lock:
                     self.generation += 1
