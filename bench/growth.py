@@ -383,6 +383,7 @@ def run_all(
     only: set[str],
     log: Callable[[str], None],
     sizes: dict[str, int] | None = None,
+    save: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Every case in its own process; ``sizes`` overrides the counts (keys as ``--sizes``)."""
     size = {
@@ -403,21 +404,8 @@ def run_all(
             else:
                 o, w = r["ours"]["search_after_add"], r["raw"]["search_after_add"]
                 log(f"  -> {r['search_after_add_ratio_p50']}x: {o['p50_ms']} vs {w['p50_ms']} ms")
-    if "stream" in only:
-        n = size["stream"]
-        log(f"stream {n:,} single adds ...")
-        r = res["stream"] = _sub("stream", str(n))
-        log(f"  -> {r.get('error') or (r['add_ratio_p50'], r['ours']['add'], r['raw']['add'])}")
-    if "rss" in only:
-        n = size["rss"]
-        res["rss"] = {}
-        for system in ("ours", "raw"):
-            log(f"rss {system} {n:,} adds ...")
-            r = res["rss"][system] = _sub("rss", system, str(n))
-            log(f"  -> {r}")
-        o, w = res["rss"]["ours"], res["rss"]["raw"]
-        if "error" not in o and "error" not in w and w["growth_mb"] > 0:
-            res["rss"]["growth_ratio"] = round(o["growth_mb"] / w["growth_mb"], 2)
+            if save is not None:
+                save(res)
     for rows in [size["open"]] if "open" in only else []:
         with tempfile.TemporaryDirectory(prefix="bench-open-") as tmp:
             log(f"open: building {rows:,} ...")
@@ -426,6 +414,27 @@ def run_all(
             for system in ("ours", "raw"):
                 r = res["open"][system] = _sub("open", system, tmp, str(rows // 1000), "10")
                 log(f"  open {system} -> {r}")
+                if save is not None:
+                    save(res)
+    if "stream" in only:
+        n = size["stream"]
+        log(f"stream {n:,} single adds ...")
+        r = res["stream"] = _sub("stream", str(n))
+        log(f"  -> {r.get('error') or (r['add_ratio_p50'], r['ours']['add'], r['raw']['add'])}")
+        if save is not None:
+            save(res)
+    if "rss" in only:
+        n = size["rss"]
+        res["rss"] = {}
+        for system in ("ours", "raw"):
+            log(f"rss {system} {n:,} adds ...")
+            r = res["rss"][system] = _sub("rss", system, str(n))
+            log(f"  -> {r}")
+            if save is not None:
+                save(res)
+        o, w = res["rss"]["ours"], res["rss"]["raw"]
+        if "error" not in o and "error" not in w and w["growth_mb"] > 0:
+            res["rss"]["growth_ratio"] = round(o["growth_mb"] / w["growth_mb"], 2)
     if size["scale"]:
         with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
             rows = size["scale"]
@@ -439,6 +448,8 @@ def run_all(
                 log(f"  open {system} -> {r}")
             r = res["scale"]["search"] = _sub("scale", tmp, users, "400", "200")
             log(f"  scale -> {r}")
+            if save is not None:
+                save(res)
     res["machine_end"] = machine()
     return res
 
@@ -540,12 +551,15 @@ def main() -> None:
 
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     sizes = {k: int(v) for k, v in (kv.split("=") for kv in args.sizes.split(",") if kv)}
-    res = run_all(args.quick, args.million, only, log, sizes)
-    res["sizes"] = sizes
-    res["total_s"] = round(time.perf_counter() - t0, 1)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{args.name}.json").write_text(json.dumps(res, indent=1, default=str) + "\n")
-    write_md(res, RESULTS / f"{args.name}.md")
+
+    def save(res: dict[str, Any]) -> None:  # after every case: a stopped run keeps its cases
+        res["sizes"] = sizes
+        res["total_s"] = round(time.perf_counter() - t0, 1)
+        (RESULTS / f"{args.name}.json").write_text(json.dumps(res, indent=1, default=str) + "\n")
+        write_md(res, RESULTS / f"{args.name}.md")
+
+    save(run_all(args.quick, args.million, only, log, sizes, save))
     log(f"wrote bench/results/{args.name}.json and .md")
 
 

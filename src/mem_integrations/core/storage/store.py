@@ -48,6 +48,10 @@ log = logging.getLogger(__name__)
 
 #: Scope columns with a bitmap index (run ids are many and short-lived: a BTree suits them).
 SCOPE_INDEXED = ("user_id", "agent_id", "app_id")
+#: LanceDB's caches of opened indexes and of table metadata (manifests), shared by both
+#: connections of a store.
+INDEX_CACHE_BYTES = 256 * 2**20
+META_CACHE_BYTES = 64 * 2**20
 
 
 class Store:
@@ -79,11 +83,18 @@ class Store:
         self._optimizing: Future[None] | None = None
         #: run on the housekeeping thread after each background optimize (recovery's check)
         self.after_optimize: Callable[[], None] | None = None
+        # One cache for the sync connection and the search reader's async one, bounded:
+        # LanceDB's default is a 6 GB index and 1 GB metadata cache per connection, which
+        # every version a stream of single adds and compactions creates fills further.
+        self.session = lancedb.Session(
+            index_cache_size_bytes=INDEX_CACHE_BYTES, metadata_cache_size_bytes=META_CACHE_BYTES
+        )
         try:
             self.db = lancedb.connect(
                 uri,
                 storage_options=storage_options,
                 read_consistency_interval=read_consistency_interval,
+                session=self.session,
             )
         except Exception as exc:  # pragma: no cover - depends on the URI scheme
             raise StoreError(f"cannot open store at {uri!r}: {exc}") from exc
@@ -95,7 +106,7 @@ class Store:
         self._indexed: set[str] = {c for ix in self.memories.list_indices() for c in ix.columns}
         self._rows_at_optimize = self.memories.count_rows()
         self._reader = SearchReader(
-            uri, storage_options, read_consistency_interval, lambda: self.generation
+            uri, storage_options, read_consistency_interval, lambda: self.generation, self.session
         )
         self.scopes = ScopeCache(search_cache_rows)
         self.search = Searcher(
