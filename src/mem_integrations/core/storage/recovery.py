@@ -109,7 +109,7 @@ def reconcile(memories: Any, history: Any, clock: Clock) -> list[dict[str, Any]]
 
 
 #: Ids per ``IN (...)`` list when reading the changed memories and their history.
-_CHUNK = 500
+_CHUNK = 2_000
 
 
 def reconcile_since(

@@ -294,6 +294,8 @@ class Store:
                 self._rows_at_optimize = rows
             if rows == 0:
                 continue
+            if table is self.history:
+                _index_once(table, "memory_id")  # recovery and history() look events up by id
             # A compaction loses the race to any concurrent update/delete of its fragments.
             retry_on_conflict(functools.partial(compact, table, older), f"optimize {table.name}")
             if table is self.memories:
@@ -349,3 +351,14 @@ class Store:
         self._bg.shutdown(wait=True)
         self._reader.close()
         self.scopes.clear()
+
+
+def _index_once(table: Any, column: str) -> None:
+    """A BTREE on ``column`` unless one exists (another process may create it first)."""
+    if any(column in ix.columns for ix in table.list_indices()):
+        return
+    try:
+        table.create_index(column, config=BTree(), replace=False)
+    except Exception as exc:
+        if "already exists" not in str(exc).lower():
+            log.debug("index on %s.%s not created yet: %s", table.name, column, exc)
