@@ -67,7 +67,6 @@ class PlanContext(Protocol):
         """The scope's memories most similar to ``query`` (``Memory.search_hits``'s args)."""
         ...
 
-
 EventName = Literal["ADD", "UPDATE", "DELETE", "NONE"]
 T = TypeVar("T", bound=BaseModel)
 

@@ -51,3 +51,5 @@ def like_pattern(value: str) -> str:
     """A quoted ``%value%`` pattern with LIKE's wildcards escaped (for ESCAPE backslash)."""
     escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return sql_string(f"%{escaped}%")
+
+

@@ -111,6 +111,8 @@ class _Budget:
     leaves: int = 0
 
 
+
+
 def parse_filters(filters: Mapping[str, Any] | None) -> Node | None:
     """Validate a Mem0 v2 filter into a tree; ``None`` or ``{}`` means no filter."""
     if filters is None:
@@ -340,3 +342,5 @@ def scope_values(node: Node | None) -> dict[str, set[str]]:
             values = (cur.value,) if cur.op == "eq" else cur.value
             found.setdefault(cur.field, set()).update(values)
     return found
+
+

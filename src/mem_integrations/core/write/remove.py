@@ -64,7 +64,9 @@ def delete_by_ids(engine: Engine, memory_ids: Sequence[str], scope: Scope) -> in
     return len(rows)
 
 
-def delete_matching(engine: Engine, scope: Scope, filters: Mapping[str, Any] | None) -> int:
+def delete_matching(
+    engine: Engine, scope: Scope, filters: Mapping[str, Any] | None
+) -> int:
     """Delete every memory of a scope, optionally narrowed by filters."""
     sql = where(engine, scope, filters, show_expired=True)
     rows = engine.store.query(sql, RECORD_COLUMNS).to_pylist()
