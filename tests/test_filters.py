@@ -256,10 +256,10 @@ def test_error_messages_name_field_and_op() -> None:
     with pytest.raises(InvalidFilterError, match="user_id") as err:
         parse_filters({"user_id": {"gt": "a"}})
     assert "gt" in str(err.value)
-    with pytest.raises(InvalidFilterError, match="bogus_field"):
-        parse_filters({"bogus_field": 1})
+    with pytest.raises(InvalidFilterError, match="bogus_field"):  # a metadata key (issue 16)
+        parse_filters({"bogus_field": {"bogus_op": 1}})
     with pytest.raises(InvalidFilterError, match="metadata.priority"):
-        parse_filters({"metadata": {"priority": {"gt": "x"}}})
+        parse_filters({"metadata": {"priority": {"gt": ["x"]}}})
 
 
 def test_scope_values() -> None:

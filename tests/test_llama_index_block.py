@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
-import pytest
 from llama_index.core.base.llms.types import ChatMessage, MessageRole, ToolCallBlock
 from llama_index.core.chat_engine import SimpleChatEngine
 from llama_index.core.llms.mock import MockLLMWithChatMemoryOfLastCall
@@ -20,17 +19,6 @@ from mem_integrations.llama_index import (
     long_term_memory,
 )
 from mem_integrations.testing import FrozenClock, HashEmbedder, ScriptedLLM
-
-
-@pytest.fixture
-async def disposing() -> AsyncIterator[Callable[[LlamaMemory], LlamaMemory]]:
-    """Close the SQLite engines of LlamaIndex Memory objects (else aiosqlite warns at exit)."""
-    made: list[LlamaMemory] = []
-    yield lambda m: made.append(m) or m
-    for m in made:
-        engine = getattr(m.sql_store, "_async_engine", None)
-        if engine is not None:
-            await engine.dispose()
 
 
 def texts(memory: Memory, **scope: str) -> list[str]:
@@ -157,3 +145,9 @@ async def test_write_through_memory_keeps_flushes_away_from_its_blocks(
     await mem.aset([user("Replayed history.")])  # set wholesale: not a new turn
     await mem.areset()
     assert texts(memory, user_id="alice") == ["I moved to Lyon."]
+
+
+async def test_block_renders_json_memories_as_plain_text(memory: Memory) -> None:
+    memory.add('{"drink": "green tea", "time": "morning"}', user_id="alice", infer=False)
+    got = await LongTermMemoryBlock(memory=memory, user_id="alice").aget([user("which tea?")])
+    assert got == "- drink: green tea; time: morning"

@@ -233,3 +233,49 @@ def test_serialized_state_has_no_live_handles_and_restores(memory: Memory) -> No
     assert texts(memory, user_id="alice") == [
         "I am allergic to peanuts.", "I have a dog called Rex."
     ]  # fmt: skip
+
+
+def test_insert_method_user_puts_memories_into_the_latest_user_message(memory: Memory) -> None:
+    from llama_index.core.memory.memory import InsertMethod
+
+    memory.add("I have a dog called Rex.", user_id="alice")
+    for method in ("user", InsertMethod.USER):
+        chat = LongTermChatMemory(memory=memory, user_id="alice", insert_method=method)
+        chat.set([ChatMessage(role="system", content=SYSTEM),
+                  ChatMessage(role="user", content="hi"),
+                  ChatMessage(role="assistant", content="hello"),
+                  ChatMessage(role="user", content="What is my dog called?")])  # fmt: skip
+        got = chat.get()
+        assert [m.role.value for m in got] == ["system", "user", "assistant", "user"]
+        assert got[0].content == SYSTEM and got[1].content == "hi"  # untouched
+        assert "- I have a dog called Rex." in (got[-1].content or "")
+        assert (got[-1].content or "").endswith("What is my dog called?")
+        assert chat.get_all()[-1].content == "What is my dog called?"  # the copy, not the history
+        assert json.loads(chat.to_string())["insert_method"] == "user"  # state stays plain JSON
+
+
+def test_recall_renders_json_memories_as_plain_text(memory: Memory) -> None:
+    """Items a LangGraph store wrote without indexed text are JSON; the prompt shows prose."""
+    memory.add('{"drink": "green tea", "time": "morning"}', user_id="alice", infer=False)
+    memory.add('{"text": "what tea do I like?"}', user_id="alice", infer=False)
+    chat = LongTermChatMemory(memory=memory, user_id="alice")
+    got = chat.get(input="which tea in the morning")
+    prompt = got[0].content or ""
+    assert "- drink: green tea; time: morning" in prompt and "- what tea do I like?" in prompt
+    assert "{" not in prompt and '"' not in prompt
+
+
+def test_unknown_constructor_arguments_are_refused(memory: Memory) -> None:
+    from mem_integrations import ValidationError
+
+    with pytest.raises(ValidationError, match="top_n"):
+        LongTermChatMemory(memory=memory, user_id="alice", top_n=3)
+    with pytest.raises(ValidationError, match="insert_method"):
+        LongTermChatMemory(memory=memory, user_id="alice", insert_method="assistant")
+
+
+def test_store_assistant_writes_each_turn_as_one_exchange(memory: Memory) -> None:
+    chat = LongTermChatMemory(memory=memory, user_id="alice", store_assistant=True)
+    SimpleChatEngine.from_defaults(llm=MockLLM(max_tokens=3), memory=chat).chat("I like tea.")
+    [stored] = texts(memory, user_id="alice")
+    assert stored.startswith("user: I like tea.\nassistant: ")

@@ -76,7 +76,8 @@ def test_scope_and_filters_per_retriever_and_per_call(
         "Alice likes long walks with her dog."
     ]
     with pytest.raises(InvalidFilterError):
-        alice.search("dog", filters={"colour": {"eq": "red"}})
+        # a bare key is a metadata key (Mem0's grammar, issue 16); an unknown operator is not
+        alice.search("dog", filters={"colour": {"like": "red"}})
     with pytest.raises(TypeError):
         alice.bind(colour="red")
     with pytest.raises(ScopeRequiredError):

@@ -10,6 +10,7 @@ EXPECTED = [
     "InvalidFilterError", "LimitExceededError", "Limits", "Memory", "MemoryConfig",
     "MemoryLayerError", "MemoryNotFoundError", "MemoryRecord", "Page", "SchemaVersionError",
     "Scope", "ScopeRequiredError", "SearchHit", "StoreError", "StructuredLLM", "ValidationError",
+    "UnknownArgumentError",
     "__version__",
 ]  # fmt: skip
 

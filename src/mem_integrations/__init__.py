@@ -15,6 +15,7 @@ from .core.errors import (
     SchemaVersionError,
     ScopeRequiredError,
     StoreError,
+    UnknownArgumentError,
     ValidationError,
 )
 from .core.extraction.llm import StructuredLLM
@@ -48,6 +49,7 @@ __all__ = [
     "SearchHit",
     "StoreError",
     "StructuredLLM",
+    "UnknownArgumentError",
     "ValidationError",
     "__version__",
 ]

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import MemoryLayerError
-from . import admin, commands
+from . import admin, commands, extras
 
 if TYPE_CHECKING:
     import click
@@ -54,6 +54,7 @@ def build_cli() -> click.Group:
 
     commands.register(cli)
     admin.register(cli)
+    extras.register(cli)
     return cli
 
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.memory import UNSET
 from .options import (
+    epoch_or_text,
     json_option,
     open_memory,
     result_rows,
@@ -30,25 +31,27 @@ def register(cli: click.Group) -> None:
     @scope_options
     @click.option("--metadata", help="JSON object stored with the memory.")
     @click.option("--category", "categories", multiple=True, help="A category (repeatable).")
-    @click.option("--expires", help="Expiration: ISO date or datetime.")
+    @click.option("--expires", help="Expiration: ISO date (through that day) or datetime.")
+    @click.option("--timestamp", help="Backdate it: Unix epoch seconds or ISO date/datetime.")
     @store_options
     @click.pass_context
     def add(ctx: click.Context, /, text: str, metadata: str | None, categories: tuple[str, ...],
-            expires: str | None, uri: str | None, plain: bool,
+            expires: str | None, timestamp: str | None, uri: str | None, plain: bool,
             **scope: str | None) -> None:  # fmt: skip
         """Store TEXT verbatim as a memory.
 
         An exact duplicate in the same scope is reported as NONE, not stored twice.
         """
         m = open_memory(ctx, uri)
-        result = m.add(
+        result = m.add_events(
             text,
             **scope_args(scope),
             metadata=json_option(metadata, "--metadata"),
             categories=list(categories) or None,
             expiration_date=expires,
             infer=False,
-        )
+            timestamp=epoch_or_text(timestamp),
+        ).to_dict()
         emit(result_rows(result), plain, EVENT_COLS)
 
     @cli.command()
@@ -59,11 +62,15 @@ def register(cli: click.Group) -> None:
     @click.option("--threshold", type=click.FloatRange(0, 1), help="Minimum relevance in [0, 1].")
     @click.option("--decay/--no-decay", default=None, help="Override the store's decay setting.")
     @click.option("--show-expired", is_flag=True, help="Include expired memories.")
+    @click.option("--category", "categories", multiple=True, help="Has this category (repeatable).")
+    @click.option("--explain", is_flag=True, help="Add score_details to each hit.")
+    @click.option("--reference-date", help="Search as of: epoch seconds or ISO date/datetime.")
     @store_options
     @click.pass_context
     def search(ctx: click.Context, /, query: str, filters: str | None, top_k: int,
-               threshold: float | None, decay: bool | None, show_expired: bool, uri: str | None,
-               plain: bool, **scope: str | None) -> None:  # fmt: skip
+               threshold: float | None, decay: bool | None, show_expired: bool,
+               categories: tuple[str, ...], explain: bool, reference_date: str | None,
+               uri: str | None, plain: bool, **scope: str | None) -> None:  # fmt: skip
         """Search a scope, best first: hybrid vector + full text, score 0-1."""
         m = open_memory(ctx, uri)
         result = m.search(
@@ -74,6 +81,9 @@ def register(cli: click.Group) -> None:
             threshold=threshold,
             decay=decay,
             show_expired=show_expired,
+            categories=list(categories) or None,
+            explain=explain,
+            reference_date=epoch_or_text(reference_date),
         )
         emit(result_rows(result), plain, HIT_COLS)
 
@@ -116,7 +126,12 @@ def register(cli: click.Group) -> None:
     @cli.command()
     @click.argument("memory_id")
     @scope_options
-    @click.option("--show-expired", is_flag=True, help="Return it even if it has expired.")
+    @click.option(
+        "--show-expired/--hide-expired",
+        default=True,
+        show_default=True,
+        help="Return it even if it has expired (Mem0's get does).",
+    )
     @store_options
     @click.pass_context
     def get(ctx: click.Context, /, memory_id: str, show_expired: bool, uri: str | None,

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ScopeArgs",
+    "epoch_or_text",
     "json_option",
     "open_memory",
     "result_rows",
@@ -101,3 +102,16 @@ def scope_args(kw: Mapping[str, Any]) -> ScopeArgs:
 def result_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The ``results`` list of a Mem0-shaped answer."""
     return list(result["results"])
+
+
+def epoch_or_text(value: str | None) -> int | float | str | None:
+    """A time option as the core takes it: digits are Unix epoch seconds, the rest ISO text."""
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        try:
+            return float(value)
+        except ValueError:
+            return value

@@ -17,7 +17,7 @@ from .config import MemoryConfig
 from .memory import Memory
 from .records import AddResult, MemoryRecord, Page, SearchHit
 
-__all__ = ["AsyncMemory"]
+__all__ = ["AsyncMemory", "AsyncProject"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -125,6 +125,21 @@ class AsyncMemory:
         """See :meth:`Memory.batch_delete`."""
         return await self._run(self.sync.batch_delete, memories, **kwargs)
 
+    async def feedback(
+        self, memory_id: str, feedback: str | None = None, feedback_reason: str | None = None
+    ) -> dict[str, Any]:
+        """See :meth:`Memory.feedback`."""
+        return await self._run(self.sync.feedback, memory_id, feedback, feedback_reason)
+
+    async def get_feedback(self, memory_id: str) -> dict[str, Any] | None:
+        """See :meth:`Memory.get_feedback`."""
+        return await self._run(self.sync.get_feedback, memory_id)
+
+    @property
+    def project(self) -> AsyncProject:
+        """See :attr:`Memory.project`; ``get`` and ``update`` are awaitable here."""
+        return AsyncProject(self)
+
     async def purge_expired(self) -> dict[str, Any]:
         """See :meth:`Memory.purge_expired`."""
         return await self._run(self.sync.purge_expired)
@@ -146,3 +161,18 @@ class AsyncMemory:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+class AsyncProject:
+    """Mem0's ``AsyncMemoryClient.project``: awaitable ``get`` and ``update``."""
+
+    def __init__(self, owner: AsyncMemory) -> None:
+        self._owner = owner
+
+    async def get(self, fields: Sequence[str] | None = None) -> dict[str, Any]:
+        """See ``Memory.project.get``."""
+        return await self._owner._run(self._owner.sync.project.get, fields)
+
+    async def update(self, decay: bool | None = None, **kwargs: Any) -> dict[str, Any]:
+        """See ``Memory.project.update``."""
+        return await self._owner._run(self._owner.sync.project.update, decay, **kwargs)

@@ -70,8 +70,14 @@ class MemoryConfig(BaseModel):
     #: them all to find the latest: ~2.5 ms more per 1,000 kept, measured. Keep it longer
     #: than your slowest single read.
     cleanup_older_than: timedelta = timedelta(minutes=2)
-    #: how often write calls physically purge expired memories (no cron job needed).
-    purge_interval: timedelta = timedelta(minutes=10)
+    #: how often write calls physically purge memories expired over ``expired_retention`` ago
+    #: (no cron job needed); ``None`` never. ``purge_expired()`` purges every expired one now.
+    purge_interval: timedelta | None = timedelta(minutes=10)
+    #: how long an expired memory is kept before housekeeping purges it: as in Mem0 it is
+    #: hidden from search and lists at once, but ``get`` still returns it and clearing its
+    #: date brings it back, until then. ``None`` keeps expired memories until
+    #: ``purge_expired()``; session context still cleans itself up from every recall.
+    expired_retention: timedelta | None = timedelta(days=30)
     #: 0 means every read sees the latest commit of every process sharing the store. Searches
     #: on a local disk always do (cheaply, see ``store._SearchReader``); this process's own
     #: writes are seen at once by every read whatever the interval.

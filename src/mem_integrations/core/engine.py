@@ -19,6 +19,7 @@ from .clock import Clock, SystemClock
 from .config import MemoryConfig
 from .decay import DecayEngine
 from .embeddings import Embedder, default_embedder
+from .storage.annotations import read_settings
 from .storage.schema import memories_schema
 from .storage.store import Store
 from .storage.watermark import check
@@ -58,7 +59,11 @@ class Engine:
         # Each background optimize checks again, so the next open has little to read.
         self.recovery: Future[None] = self.store.background(self._recover)
         self.store.after_optimize = functools.partial(self._recover, settled_only=True)
-        self.decay = DecayEngine(self.store, self.clock, config.decay_settings, config.decay)
+        # ``decay`` given to this Memory wins; otherwise the store's own setting (project.update)
+        decay = config.decay
+        if "decay" not in config.model_fields_set:
+            decay = read_settings(self.store.db).get("decay") == "true"
+        self.decay = DecayEngine(self.store, self.clock, config.decay_settings, decay)
 
     def _recover(self, settled_only: bool = False) -> None:
         try:

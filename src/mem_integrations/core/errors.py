@@ -12,7 +12,8 @@ builtin ``MemoryError`` (which means "out of RAM").
     │   ├── InvalidFilterError     unknown field or operator, wrong value type
     │   ├── InvalidExpirationError unparseable expiration_date
     │   ├── IdentityFieldError     scope ids smuggled in through metadata
-    │   └── LimitExceededError     batch, text, metadata or top_k over its limit
+    │   ├── LimitExceededError     batch, text, metadata or top_k over its limit
+    │   └── UnknownArgumentError   a keyword argument nobody knows (also a TypeError)
     ├── MemoryNotFoundError        no memory with that id (in that scope)
     ├── EmbeddingError             the embedder failed or returned the wrong shape
     ├── ExtractionError            the LLM returned unusable output twice
@@ -21,7 +22,8 @@ builtin ``MemoryError`` (which means "out of RAM").
     └── ConfigurationError         inconsistent MemoryConfig
 
 ``ValidationError`` also subclasses :class:`ValueError`, and ``MemoryNotFoundError``
-subclasses :class:`KeyError`, so code written against plain Python errors keeps working.
+subclasses both :class:`KeyError` and :class:`ValueError` (Mem0 raises ``ValueError`` for an
+unknown id), so code written against plain Python errors or against Mem0 keeps working.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ __all__ = [
     "SchemaVersionError",
     "ScopeRequiredError",
     "StoreError",
+    "UnknownArgumentError",
     "ValidationError",
 ]
 
@@ -71,7 +74,14 @@ class LimitExceededError(ValidationError):
     """A size limit (batch, text, metadata, top_k, page size) was exceeded."""
 
 
-class MemoryNotFoundError(MemoryLayerError, KeyError):
+class UnknownArgumentError(ValidationError, TypeError):
+    """A keyword argument that neither we nor Mem0 know: refused, never silently dropped.
+
+    A ``TypeError`` too, because that is what Python raises for an unexpected keyword.
+    """
+
+
+class MemoryNotFoundError(MemoryLayerError, KeyError, ValueError):
     """No memory has this id, or it lies outside the caller's scope."""
 
     def __str__(self) -> str:

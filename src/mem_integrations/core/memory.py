@@ -9,6 +9,7 @@ one operation of ``write/`` or ``read/`` on the :class:`~.engine.Engine` built h
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from .clock import Clock
@@ -16,7 +17,10 @@ from .config import Limits, MemoryConfig
 from .decay import DecayEngine
 from .embeddings import Embedder
 from .engine import Engine
+from .errors import UnknownArgumentError
+from .facade.annotations import Annotations
 from .facade.base import UNSET
+from .facade.compat import IGNORED, ArgumentPolicy
 from .facade.reads import Reads
 from .facade.writes import Writes
 from .storage.rows import content_hash
@@ -26,15 +30,34 @@ from .write import remove
 __all__ = ["UNSET", "Memory", "content_hash"]
 
 
-class Memory(Writes, Reads):
+class Memory(Writes, Reads, Annotations):
     """Long-term memory for one store: add, search, list, update, delete, history.
 
     ``Memory()`` opens (or creates) the embedded store in ``./.mem_integrations`` with the
     bundled offline embedder. Pass a :class:`MemoryConfig` (or its fields as keywords) for
     another location, embedder, LLM, clock or decay setting.
+
+    Mem0's ``MemoryClient(api_key=..., host=...)`` ports as ``Memory(api_key=..., host=...)``:
+    both are kept as attributes (``api_key`` falls back to ``$MEM0_API_KEY`` like Mem0's) and
+    contact nothing, since the store is local (or any LanceDB URI) and needs no key. Mem0's
+    retired ``org_id``/``project_id`` are accepted with a warning; any other keyword that is
+    not a :class:`MemoryConfig` field is an :class:`UnknownArgumentError`.
     """
 
     def __init__(self, config: MemoryConfig | None = None, **overrides: Any) -> None:
+        self._args = ArgumentPolicy()
+        self.api_key: str | None = overrides.pop("api_key", None) or os.environ.get("MEM0_API_KEY")
+        self.host: str | None = overrides.pop("host", None)
+        self.org_id: str | None = overrides.get("org_id")
+        self.project_id: str | None = overrides.get("project_id")
+        ignored = {k: overrides.pop(k) for k in list(overrides) if k in IGNORED}
+        unknown = sorted(set(overrides) - set(MemoryConfig.model_fields))
+        if unknown:
+            raise UnknownArgumentError(
+                f"Memory() got unknown argument(s) {unknown}; MemoryConfig fields, api_key and "
+                "host are accepted"
+            )
+        self._args.check("Memory", ignored)
         if config is None:
             config = MemoryConfig(**overrides)
         elif overrides:

@@ -12,6 +12,7 @@ from .records import Scope
 __all__ = [
     "Message",
     "bad_text_reason",
+    "importable_messages",
     "is_agent_only",
     "normalize_messages",
     "storable_messages",
@@ -100,6 +101,15 @@ def storable_messages(messages: Sequence[Message], scope: Scope) -> list[Message
     """
     keep = {"user", "assistant"} if is_agent_only(scope) else {"user"}
     return [m for m in messages if m.role in keep and m.content.strip()]
+
+
+def importable_messages(messages: Sequence[Message]) -> list[Message]:
+    """The turns Mem0's Direct Import (``infer=False``) stores: user and assistant alike.
+
+    The caller chose these texts as memories, so the seed rule of :func:`storable_messages`
+    does not apply; system (and tool) turns are instructions, not memories, and are dropped.
+    """
+    return [m for m in messages if m.role in ("user", "assistant") and m.content.strip()]
 
 
 def is_agent_only(scope: Scope) -> bool:

@@ -7,10 +7,13 @@ changing one import. Adapters for LangChain and LlamaIndex read the models, neve
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from .expiry import expiration_text
 
 __all__ = [
     "AddEvent",
@@ -92,7 +95,7 @@ class MemoryRecord(BaseModel):
             "role": self.role,
             "created_at": _iso(self.created_at),
             "updated_at": _iso(self.updated_at),
-            "expiration_date": _iso(self.expiration_date),
+            "expiration_date": expiration_text(self.expiration_date),
         }
 
 
@@ -106,11 +109,15 @@ class SearchHit(MemoryRecord):
 
     score: float
     relevance: float
+    #: only with ``search(explain=True)``: how ``score`` was made (Mem0's ``score_details``)
+    score_details: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Mem0's search-result shape: the record plus ``score``."""
+        """Mem0's search-result shape: the record plus ``score`` (and ``score_details``)."""
         out = super().to_dict()
         out["score"] = self.score
+        if self.score_details is not None:
+            out["score_details"] = self.score_details
         return out
 
 
@@ -124,11 +131,17 @@ class AddEvent(BaseModel):
     event: EventType
     previous_memory: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """Mem0 omits ``previous_memory`` unless the event rewrote something."""
+    def to_dict(self, *, direct_import: bool = False) -> dict[str, Any]:
+        """Mem0's event shape.
+
+        ``previous_memory`` only when the event rewrote something; Direct Import results
+        also carry the text as ``data.memory``.
+        """
         out: dict[str, Any] = {"id": self.id, "memory": self.memory, "event": self.event}
         if self.previous_memory is not None:
             out["previous_memory"] = self.previous_memory
+        if direct_import:
+            out["data"] = {"memory": self.memory}
         return out
 
 
@@ -137,9 +150,18 @@ class AddResult(BaseModel):
 
     results: list[AddEvent] = Field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        """``{"results": [...]}`` as Mem0 returns it."""
-        return {"results": [e.to_dict() for e in self.results]}
+    def to_dict(self, *, direct_import: bool = False) -> dict[str, Any]:
+        """``{"results": [...]}`` as Mem0 returns it.
+
+        For Direct Import (``infer=False``) Mem0's platform answers synchronously with
+        ``message``, ``status`` and ``event_id`` as well; an add here is always finished when
+        it returns, so the status is ``SUCCEEDED`` and the event id identifies nothing more.
+        """
+        results = [e.to_dict(direct_import=direct_import) for e in self.results]
+        if not direct_import:
+            return {"results": results}
+        return {"message": "Memories stored successfully", "status": "SUCCEEDED",
+                "event_id": str(uuid.uuid4()), "results": results}  # fmt: skip
 
 
 class HistoryEvent(BaseModel):

@@ -21,7 +21,8 @@ How LangGraph's model maps onto ours
   Items put with ``index=False`` (or with no text at those paths) keep their JSON as text
   but are excluded from semantic search.
 - **TTL.** ``ttl`` minutes become the core's ``expiration_date``; expired items vanish from
-  reads at once and are purged by the core's housekeeping. Reads with ``refresh_ttl``
+  reads at once and are kept until ``Memory.purge_expired()`` (or the core's housekeeping,
+  with ``MemoryConfig(purge_interval=...)``) deletes them. Reads with ``refresh_ttl``
   push the expiry forward (one batched update per ``batch`` call).
 - **Scores.** Semantic search scores are :meth:`Memory.search_hits` scores: hybrid
   relevance in [0, 1], times the recency-decay factor when decay is on.

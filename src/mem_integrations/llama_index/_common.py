@@ -8,10 +8,11 @@ process-wide registry of open stores (:func:`register_memory`), or reopened from
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 try:
@@ -23,23 +24,26 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
 
 from ..core.async_memory import AsyncMemory
 from ..core.config import MemoryConfig
-from ..core.errors import ConfigurationError, ScopeRequiredError
+from ..core.errors import ConfigurationError, ScopeRequiredError, ValidationError
 from ..core.memory import Memory
 from ..core.records import SearchHit
 
 __all__ = [
     "SCOPE_FIELDS",
     "StoreBinding",
-    "format_memories",
+    "bullets",
     "hit_to_node",
     "latest_user_text",
     "open_memory",
+    "plain_text",
     "register_memory",
     "to_core_messages",
     "turn_complete",
+    "unseen",
     "unwrap",
 ]
 
@@ -99,9 +103,11 @@ class StoreBinding(BaseModel):
 
     ``memory`` is excluded from serialization (it holds open LanceDB handles and threads);
     ``uri`` is kept so a deserialized adapter can find or reopen the store lazily.
+    Unknown arguments are refused (pydantic would drop them silently), and every invalid
+    argument raises the core's ``ValidationError``.
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
 
     memory: Memory | AsyncMemory | None = Field(
         default=None, exclude=True, repr=False, description="The open store (not serialized)."
@@ -122,7 +128,10 @@ class StoreBinding(BaseModel):
                 raise ConfigurationError(
                     f"uri {uri!r} does not match the Memory's store {mem.config.uri!r}"
                 )
-        super().__init__(memory=mem, **data)
+        try:
+            super().__init__(memory=mem, **data)
+        except PydanticValidationError as exc:
+            raise ValidationError(f"{type(self).__name__}: {exc}") from exc
         if self.memory is None and self.uri is None:
             raise ConfigurationError("pass a mem_integrations Memory, or the uri of its store")
         if not self.scope:
@@ -189,30 +198,71 @@ def latest_user_text(messages: Sequence[ChatMessage], window: int = 1) -> str:
     return "\n".join(texts[-window:]) if window > 0 else ""
 
 
-def format_memories(hits: Sequence[SearchHit], exclude: Sequence[str] = ()) -> list[str]:
-    """Return the texts of the hits worth showing: those not already verbatim in the chat."""
+def unseen(hits: Sequence[SearchHit], exclude: Sequence[str] = ()) -> list[SearchHit]:
+    """Return the hits worth showing: those whose text is not already verbatim in the chat."""
     seen = {t.strip() for t in exclude}
-    return [h.memory for h in hits if h.memory.strip() not in seen]
+    return [h for h in hits if h.memory.strip() not in seen]
+
+
+def plain_text(text: str) -> str:
+    """Return a memory as a line of prose for a prompt, never as a JSON dump.
+
+    Items written through the LangGraph store without indexed text fields are stored as a
+    JSON object; an LLM reads ``drink: green tea; time: morning`` better than
+    ``{"drink": "green tea", "time": "morning"}``, and a lone value is shown as itself.
+    Any other text is returned unchanged.
+    """
+    stripped = text.strip()
+    if not stripped.startswith(("{", "[")):
+        return text
+    try:
+        value = json.loads(stripped)
+    except ValueError:
+        return text
+    if not isinstance(value, dict | list):
+        return text
+    pairs = list(_leaves(value, ""))
+    if len(pairs) == 1:
+        return pairs[0][1]
+    return "; ".join(f"{k}: {v}" if k else v for k, v in pairs)
+
+
+def _leaves(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Yield ``(dotted.path, text)`` for every scalar in a JSON value; empty ones skipped."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _leaves(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, list):
+        for v in value:
+            yield from _leaves(v, path)
+    elif value is not None and str(value).strip():
+        yield path, str(value)
+
+
+def bullets(texts: Sequence[str]) -> str:
+    """Render memories as the ``- fact`` lines that recall prompts show."""
+    return "\n".join(f"- {plain_text(t)}" for t in texts)
 
 
 # -- nodes -------------------------------------------------------------------------------------
 
 
-def hit_to_node(hit: SearchHit) -> NodeWithScore:
+def hit_to_node(hit: SearchHit, text: str | None = None) -> NodeWithScore:
     """Turn one search hit into a LlamaIndex node: id, text, score and the record's fields.
 
     ``node.node_id`` is the memory id and ``score`` the store's score in [0, 1]. The metadata
     is the record in Mem0's JSON shape minus the text (``id``, ``user_id`` ... ``app_id``,
     ``categories``, ``metadata``, ``created_at``, ``updated_at``, ``expiration_date``), the
     same as the LangChain face's ``Document.metadata``, plus ``relevance`` (the score before
-    decay). The LLM sees the descriptive fields, not the ids.
+    decay). The LLM sees the descriptive fields, not the ids. ``text`` replaces the memory's
+    text in the node (the prompt-ready form), the metadata keeps the record as it is.
     """
     meta = hit.to_dict()
     del meta["memory"], meta["score"]
     meta["relevance"] = hit.relevance
     node = TextNode(
         id_=hit.id,
-        text=hit.memory,
+        text=hit.memory if text is None else text,
         metadata=meta,
         excluded_llm_metadata_keys=[*_ID_KEYS, "relevance"],
         excluded_embed_metadata_keys=list(meta),

@@ -19,30 +19,39 @@ from typing import Any, cast
 
 from llama_index.core.async_utils import asyncio_run
 from llama_index.core.base.llms.types import ChatMessage
-from llama_index.core.bridge.pydantic import Field, PrivateAttr
+from llama_index.core.bridge.pydantic import Field, PrivateAttr, field_validator
 from llama_index.core.memory import Memory as LlamaMemory
 from llama_index.core.memory.memory import BaseMemoryBlock
+from llama_index.core.postprocessor.types import BaseNodePostprocessor
+from llama_index.core.prompts import BasePromptTemplate, PromptTemplate, RichPromptTemplate
 
 from ..core.async_memory import AsyncMemory
 from ..core.memory import Memory
+from ._base import LongTermBase
 from ._common import (
-    StoreBinding,
-    format_memories,
+    bullets,
+    hit_to_node,
     latest_user_text,
     message_text,
-    to_core_messages,
+    plain_text,
     turn_complete,
+    unseen,
 )
 
 __all__ = ["LongTermMemoryBlock", "WriteThroughMemory", "long_term_memory"]
 
 
-class LongTermMemoryBlock(BaseMemoryBlock[str], StoreBinding):
+class LongTermMemoryBlock(BaseMemoryBlock[str], LongTermBase):
     """Memories from the store that are relevant to the conversation, as one block of text.
 
     Reads and writes are confined to the block's scope (``user_id`` / ``agent_id`` /
     ``run_id`` / ``app_id``). Without an extraction LLM configured on the ``Memory`` (or with
-    ``infer=False``) writes store the user's messages verbatim and make no LLM call.
+    ``infer=False``) writes store the user's messages verbatim and make no LLM call
+    (``store_assistant=True``: the whole exchange, as ``VectorMemoryBlock`` stores it).
+
+    As in ``VectorMemoryBlock``, ``node_postprocessors`` rerank or filter the recalled
+    memories (as ``NodeWithScore``, with the query) and ``format_template`` wraps the result:
+    its ``text`` variable receives the ``- fact`` lines.
     """
 
     name: str = Field(default="long_term_memory", description="The block's name in the prompt.")
@@ -50,22 +59,22 @@ class LongTermMemoryBlock(BaseMemoryBlock[str], StoreBinding):
         default="Facts remembered about the user from earlier conversations.",
         description="What the block holds.",
     )
-    top_k: int = Field(default=5, ge=1, description="How many memories to show at most.")
-    threshold: float | None = Field(
-        default=None, ge=0.0, le=1.0, description="Minimum relevance of a memory to be shown."
+    node_postprocessors: list[BaseNodePostprocessor] = Field(
+        default_factory=list, description="Applied, in order, to the recalled memories."
     )
-    filters: dict[str, Any] | None = Field(
-        default=None, description="Mem0-style filters narrowing which memories are shown."
+    format_template: BasePromptTemplate | None = Field(
+        default=None, description="Wraps the recalled lines; its ``text`` variable gets them."
     )
-    query_window: int = Field(
-        default=1, ge=1, description="How many of the latest user messages to search with."
-    )
-    infer: bool = Field(
-        default=True, description="Let the store's extraction LLM, if any, distil the messages."
-    )
-    write_metadata: dict[str, Any] | None = Field(
-        default=None, description="Metadata attached to every memory this block writes."
-    )
+
+    @field_validator("format_template", mode="before")
+    @classmethod
+    def _template(cls, value: Any) -> Any:
+        """Accept a string as LlamaIndex does (``{{ text }}``: rich, else ``{text}``)."""
+        if isinstance(value, str):
+            value = RichPromptTemplate(value) if "{{" in value else PromptTemplate(value)
+        if isinstance(value, BasePromptTemplate) and "text" not in value.template_vars:
+            raise ValueError("format_template needs a 'text' variable for the memories")
+        return value
 
     @classmethod
     def class_name(cls) -> str:
@@ -78,23 +87,22 @@ class LongTermMemoryBlock(BaseMemoryBlock[str], StoreBinding):
         query = latest_user_text(history, self.query_window)
         if not query:
             return ""
-        mem = self.resolve()
-        hits = await asyncio.to_thread(
-            mem.search_hits, query, top_k=self.top_k, threshold=self.threshold,
-            filters=self.filters, **self.scope,
-        )  # fmt: skip
-        texts = format_memories(hits, exclude=[message_text(m) for m in history])
-        return "\n".join(f"- {t}" for t in texts)
+        found = await asyncio.to_thread(self.search_store, query)
+        hits = unseen(found, exclude=[message_text(m) for m in history])
+        texts = [h.memory for h in hits]
+        if self.node_postprocessors and hits:
+            nodes = [hit_to_node(h, text=plain_text(h.memory)) for h in hits]
+            for post in self.node_postprocessors:
+                nodes = await post.apostprocess_nodes(nodes, query_str=query)
+            texts = [n.node.get_content() for n in nodes]
+        if not texts:
+            return ""
+        text = bullets(texts)
+        return self.format_template.format(text=text) if self.format_template else text
 
     async def _aput(self, messages: list[ChatMessage]) -> None:
         """Add the messages in one call (one commit; one LLM call only if extraction is on)."""
-        mem = self.resolve()
-        items = to_core_messages(messages, mem)
-        if items:
-            await asyncio.to_thread(
-                mem.add_events, items, infer=self.infer, metadata=self.write_metadata,
-                **self.scope,
-            )  # fmt: skip
+        await asyncio.to_thread(self.write_messages, messages)
 
     async def atruncate(self, content: str, tokens_to_truncate: int) -> str | None:
         """Drop the least relevant memories (the last lines) first, not the whole block."""
@@ -182,13 +190,17 @@ def long_term_memory(
 ) -> WriteThroughMemory:
     """Build a LlamaIndex ``Memory`` whose long-term memory works from the first turn.
 
-    ``memory_kwargs`` go to ``Memory.from_defaults`` (``session_id``, ``token_limit``,
-    ``chat_store``, ...). Extra ``memory_blocks`` are kept after the long-term block.
+    Keyword arguments that are fields of :class:`LongTermMemoryBlock` (``query_window``,
+    ``store_assistant``, ``node_postprocessors``, ``format_template``, ...) configure the
+    block; the others go to ``Memory.from_defaults`` (``session_id``, ``token_limit``,
+    ``insert_method``, ...). Extra ``memory_blocks`` are kept after the long-term block.
     """
+    block_kwargs = {k: memory_kwargs.pop(k) for k in list(memory_kwargs)
+                    if k in LongTermMemoryBlock.model_fields}  # fmt: skip
     block = LongTermMemoryBlock(
         memory=memory, user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id,
         top_k=top_k, threshold=threshold, filters=dict(filters) if filters is not None else None,
-        infer=infer, accept_short_term_memory=False,
+        infer=infer, **{"accept_short_term_memory": False, **block_kwargs},
     )  # fmt: skip
     built = WriteThroughMemory.from_defaults(memory_blocks=[block, *memory_blocks], **memory_kwargs)
     return cast(WriteThroughMemory, built)

@@ -18,24 +18,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole, TextBlock
-from llama_index.core.bridge.pydantic import Field
+from llama_index.core.bridge.pydantic import Field, field_validator
 from llama_index.core.llms.llm import LLM
+from llama_index.core.memory.memory import InsertMethod
 from llama_index.core.memory.types import BaseMemory
 from llama_index.core.utils import get_tokenizer
 
 from ..core.async_memory import AsyncMemory
+from ..core.errors import ValidationError
 from ..core.memory import Memory
-from ._common import (
-    StoreBinding,
-    format_memories,
-    latest_user_text,
-    message_text,
-    to_core_messages,
-    turn_complete,
-)
+from ._base import LongTermBase
+from ._common import bullets, latest_user_text, message_text, plain_text, turn_complete, unseen
 
 __all__ = ["DEFAULT_MEMORY_PROMPT", "LongTermChatMemory"]
 
@@ -47,7 +43,7 @@ _CONTEXT_SHARE = 0.75
 _TRIM_ROLES = (MessageRole.ASSISTANT, MessageRole.TOOL)
 
 
-class LongTermChatMemory(BaseMemory, StoreBinding):
+class LongTermChatMemory(BaseMemory, LongTermBase):
     """Chat history for one conversation, with recall from and writes to long-term memory.
 
     Every read and write is confined to the scope given (``user_id`` / ``agent_id`` /
@@ -67,28 +63,23 @@ class LongTermChatMemory(BaseMemory, StoreBinding):
     pending: list[ChatMessage] = Field(
         default_factory=list, description="The turn in progress, written when it completes."
     )
-    top_k: int = Field(default=5, ge=1, description="How many memories to recall at most.")
-    threshold: float | None = Field(
-        default=None, ge=0.0, le=1.0, description="Minimum relevance of a recalled memory."
-    )
-    filters: dict[str, Any] | None = Field(
-        default=None, description="Mem0-style filters narrowing which memories are recalled."
-    )
-    query_window: int = Field(
-        default=1, ge=1, description="How many of the latest user messages to search with."
-    )
     memory_prompt: str = Field(
-        default=DEFAULT_MEMORY_PROMPT, description="Template of the injected system text."
+        default=DEFAULT_MEMORY_PROMPT, description="Template of the injected memory text."
+    )
+    insert_method: Literal["system", "user"] = Field(
+        default="system",
+        description="Where recalled memories go: the system message ('system'), or the "
+        "latest user message ('user'), as in LlamaIndex's Memory.",
     )
     write_turns: bool = Field(
         default=True, description="Write completed turns to long-term memory (False: read-only)."
     )
-    infer: bool = Field(
-        default=True, description="Let the store's extraction LLM, if any, distil each turn."
-    )
-    write_metadata: dict[str, Any] | None = Field(
-        default=None, description="Metadata attached to every memory written from the chat."
-    )
+
+    @field_validator("insert_method", mode="before")
+    @classmethod
+    def _method(cls, value: Any) -> Any:
+        """Take LlamaIndex's ``InsertMethod`` too; kept as its string, so the state is JSON."""
+        return value.value if isinstance(value, InsertMethod) else value
 
     @classmethod
     def class_name(cls) -> str:
@@ -116,26 +107,26 @@ class LongTermChatMemory(BaseMemory, StoreBinding):
             kwargs["token_limit"] = token_limit
         return cls(memory=memory, chat_history=list(chat_history or []), **kwargs)
 
+    def to_string(self) -> str:
+        """Serialize to JSON text, as ``ChatMemoryBuffer.to_string`` does (no live handles)."""
+        return self.to_json()
+
+    @classmethod
+    def from_string(cls, json_str: str) -> LongTermChatMemory:
+        """Restore from :meth:`to_string`; the store is found again or reopened on first use."""
+        return cls.from_json(json_str)
+
     # -- long-term ---------------------------------------------------------------------------
 
     def recall(self, query: str, exclude: Sequence[str] = ()) -> list[str]:
-        """Return the memories relevant to ``query``, minus those already present verbatim."""
-        if not query.strip():
-            return []
-        hits = self.resolve().search_hits(
-            query, top_k=self.top_k, threshold=self.threshold, filters=self.filters, **self.scope
-        )
-        return format_memories(hits, exclude)
+        """Return the memories relevant to ``query`` as plain text, minus those already shown."""
+        return [plain_text(h.memory) for h in unseen(self.search_store(query), exclude)]
 
     def flush(self) -> None:
         """Write the turn in progress now, without waiting for the assistant's answer."""
-        if not self.pending:
-            return
-        mem = self.resolve()
-        items = to_core_messages(self.pending, mem)
-        if items:
-            mem.add_events(items, infer=self.infer, metadata=self.write_metadata, **self.scope)
-        self.pending = []
+        if self.pending:
+            self.write_messages(self.pending)
+            self.pending = []
 
     async def aflush(self) -> None:
         """Async form of :meth:`flush`."""
@@ -167,34 +158,36 @@ class LongTermChatMemory(BaseMemory, StoreBinding):
         return list(history[start:]) if start < len(history) else list(history[-1:])
 
     def _inject(self, history: list[ChatMessage], text: str) -> list[ChatMessage]:
+        """Put the memory text into the system message or the latest user message (a copy)."""
         if not text:
             return history
-        if history and history[0].role == MessageRole.SYSTEM:
-            first = history[0]
-            merged = ChatMessage(
-                role=MessageRole.SYSTEM,
-                blocks=[TextBlock(text=text + "\n\n"), *first.blocks],
-                additional_kwargs=dict(first.additional_kwargs),
-            )
-            return [merged, *history[1:]]
-        return [ChatMessage(role=MessageRole.SYSTEM, content=text), *history]
+        role = MessageRole.USER if self.insert_method == "user" else MessageRole.SYSTEM
+        pos = _last(history, role) if role == MessageRole.USER else _first(history, role)
+        if pos is None:
+            new = ChatMessage(role=role, content=text)
+            return [*history, new] if role == MessageRole.USER else [new, *history]
+        old = history[pos]
+        merged = ChatMessage(role=role, blocks=[TextBlock(text=text + "\n\n"), *old.blocks],
+                             additional_kwargs=dict(old.additional_kwargs))  # fmt: skip
+        return [*history[:pos], merged, *history[pos + 1 :]]
 
     # -- BaseMemory --------------------------------------------------------------------------
 
     def get(
         self, input: str | None = None, initial_token_count: int = 0, **kwargs: Any
     ) -> list[ChatMessage]:
-        """Return the recent history, with relevant long-term memories in the system message.
+        """Return the recent history, with relevant long-term memories inserted.
 
         The search query is ``input`` when the engine passes one, else the latest user
-        message(s). The memory text counts against the buffer's token limit.
+        message(s). The memory text counts against the buffer's token limit. ``get(5)``:
+        LlamaIndex binds a positional argument to ``input``, which ``ChatMemoryBuffer``
+        ignores; an int there can only mean the tokens already used, and counts as such.
         """
+        input, initial_token_count = _query_and_budget(input, initial_token_count)
         query = input if input else latest_user_text(self.chat_history, self.query_window)
         seen = [message_text(m) for m in self.chat_history]
         memories = self.recall(query or "", exclude=[*seen, input or ""])
-        text = ""
-        if memories:
-            text = self.memory_prompt.replace("{memories}", "\n".join(f"- {m}" for m in memories))
+        text = self.memory_prompt.replace("{memories}", bullets(memories)) if memories else ""
         budget = initial_token_count + self._tokens(text)
         if budget > self.token_limit:
             budget = initial_token_count  # memories alone overflow: the history still comes back
@@ -223,3 +216,29 @@ class LongTermChatMemory(BaseMemory, StoreBinding):
         """Write the turn in progress, then clear the history. Long-term memory stays."""
         self.flush()
         self.chat_history = []
+
+
+def _last(history: Sequence[ChatMessage], role: MessageRole) -> int | None:
+    return next((i for i in range(len(history) - 1, -1, -1) if history[i].role == role), None)
+
+
+def _first(history: Sequence[ChatMessage], role: MessageRole) -> int | None:
+    """The history's opening message if it has ``role`` (memories join it, never a later one)."""
+    return 0 if history and history[0].role == role else None
+
+
+def _query_and_budget(input: Any, initial_token_count: Any) -> tuple[str | None, int]:
+    """Sort ``get``'s arguments into (query, tokens already used); refuse what is neither."""
+    if isinstance(input, ChatMessage):
+        input = message_text(input)
+    if isinstance(input, int) and not isinstance(input, bool):
+        if initial_token_count:
+            raise ValidationError("get: initial token count given twice (positionally too)")
+        input, initial_token_count = None, input
+    if input is not None and not isinstance(input, str):
+        raise ValidationError(f"get: input must be a str, got {type(input).__name__}")
+    if isinstance(initial_token_count, bool) or not isinstance(initial_token_count, int):
+        raise ValidationError("get: initial_token_count must be an int")
+    if initial_token_count < 0:
+        raise ValidationError("get: initial_token_count must not be negative")
+    return input, initial_token_count

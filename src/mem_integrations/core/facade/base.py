@@ -6,6 +6,7 @@ from typing import Any
 
 from ..engine import Engine
 from ..records import Scope
+from .compat import ArgumentPolicy
 
 __all__ = ["UNSET", "Facade"]
 
@@ -17,6 +18,7 @@ class Facade:
     """Base of ``Memory``'s parts: holds the engine, validates scope arguments once."""
 
     _engine: Engine
+    _args: ArgumentPolicy
 
     def _scope(
         self,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..errors import ValidationError
+from ..expiry import parse_instant
 from ..read import listing
 from ..read.search import search_hits
 from ..read.select import get_row
@@ -32,16 +34,26 @@ class Reads(Facade):
         threshold: float | None = None,
         show_expired: bool = False,
         decay: bool | None = None,
+        categories: Sequence[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        explain: bool = False,
+        reference_date: Any = None,
+        **ignored: Any,
     ) -> dict[str, Any]:
         """Hybrid (vector + full-text) search in one scope; ``{"results": [hits]}``.
 
         ``score`` is in [0, 1]. ``threshold`` is compared with relevance before decay, so with
         decay on a stale but relevant memory can come back scored slightly under it.
+        ``categories`` (any of) and ``metadata`` (each key equal) narrow like filters;
+        ``explain=True`` adds ``score_details`` to each hit; ``reference_date`` (epoch, date
+        or ISO-8601) searches as of that instant: what had expired by then stays hidden.
         """
+        self._args.check("search", ignored)
         hits = self.search_hits(
             query, user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id,
-            filters=filters, top_k=top_k, limit=limit, threshold=threshold,
-            show_expired=show_expired, decay=decay,
+            filters=narrowed(filters, categories, metadata), top_k=top_k, limit=limit,
+            threshold=threshold, show_expired=show_expired, decay=decay, explain=explain,
+            reference_date=reference_date,
         )  # fmt: skip
         return {"results": [h.to_dict() for h in hits]}
 
@@ -60,6 +72,8 @@ class Reads(Facade):
         show_expired: bool = False,
         decay: bool | None = None,
         record_access: bool = True,
+        explain: bool = False,
+        reference_date: Any = None,
     ) -> list[SearchHit]:
         """Typed form of :meth:`search`.
 
@@ -72,6 +86,9 @@ class Reads(Facade):
                        "app_id": app_id},
             filters=filters, top_k=top_k, limit=limit, threshold=threshold,
             show_expired=show_expired, decay=decay, record_access=record_access,
+            explain=explain,
+            at=parse_instant(reference_date, "reference_date") if reference_date is not None
+            else None,
         )  # fmt: skip
 
     def get(
@@ -82,9 +99,15 @@ class Reads(Facade):
         agent_id: str | None = None,
         run_id: str | None = None,
         app_id: str | None = None,
-        show_expired: bool = False,
+        show_expired: bool = True,
+        **ignored: Any,
     ) -> dict[str, Any]:
-        """One memory by id; scope ids, if given, must match. Raises MemoryNotFoundError."""
+        """One memory by id; scope ids, if given, must match. Raises MemoryNotFoundError.
+
+        An expired memory is returned too (Mem0 hides expired memories from search and
+        lists, not from a direct get); ``show_expired=False`` treats it as not found.
+        """
+        self._args.check("get", ignored)
         return self.get_record(
             memory_id, user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id,
             show_expired=show_expired,
@@ -118,21 +141,31 @@ class Reads(Facade):
         page_size: int | None = None,
         limit: int | None = None,
         top_k: int | None = None,
+        offset: int | None = None,
         show_expired: bool = False,
+        **ignored: Any,
     ) -> dict[str, Any]:
-        """List memories in a scope, newest first.
+        """List memories in a scope, newest first, as Mem0 v3's page envelope.
 
-        With ``page``/``page_size`` the result is Mem0's paginated shape (count, next,
-        previous, results); otherwise ``{"results": [...]}`` capped at ``limit`` (100).
+        ``{"count", "next", "previous", "results"}`` (plus ``page``/``page_size``): ``next``
+        and ``previous`` are page numbers. ``page_size`` (or ``top_k``/``limit``, default 100)
+        memories per page; ``offset`` skips that many first (then ``page`` is not allowed).
         """
-        pg = self.get_all_page(
+        self._args.check("get_all", ignored)
+        size = page_size or top_k or limit or 100
+        if offset is not None:
+            if page is not None:
+                raise ValidationError("give page or offset, not both")
+            return listing.window(
+                self._engine, self._scope(user_id, agent_id, run_id, app_id), filters=filters,
+                categories=categories, keywords=keywords, offset=offset, size=size,
+                show_expired=show_expired,
+            )  # fmt: skip
+        return self.get_all_page(
             user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id, filters=filters,
-            categories=categories, keywords=keywords, page=page or 1,
-            page_size=page_size or limit or top_k or 100, show_expired=show_expired,
-        )  # fmt: skip
-        if page is None and page_size is None:
-            return {"results": [r.to_dict() for r in pg.results]}
-        return pg.to_dict()
+            categories=categories, keywords=keywords, page=page or 1, page_size=size,
+            show_expired=show_expired,
+        ).to_dict()  # fmt: skip
 
     def get_all_page(
         self,
@@ -163,11 +196,13 @@ class Reads(Facade):
         agent_id: str | None = None,
         run_id: str | None = None,
         app_id: str | None = None,
+        **ignored: Any,
     ) -> list[dict[str, Any]]:
         """Every change of one memory, oldest first (kept after the memory is deleted).
 
         Scope ids, if given, confine it: another scope's memory has no history for this caller.
         """
+        self._args.check("history", ignored)
         return [
             e.to_dict()
             for e in self.history_events(
@@ -189,5 +224,27 @@ class Reads(Facade):
         return listing.history_events(self._engine, memory_id, scope)
 
     def users(self, *, show_expired: bool = False) -> dict[str, Any]:
-        """Every entity (user, agent, run, app) that owns memories, with counts."""
+        """Every entity (user, agent, run, app) that owns memories, with counts.
+
+        Mem0's entities envelope: ``{"count", "next", "previous", "results"}``, one page.
+        """
         return listing.users(self._engine, show_expired=show_expired)
+
+
+def narrowed(
+    filters: Mapping[str, Any] | None,
+    categories: Sequence[str] | None,
+    metadata: Mapping[str, Any] | None,
+) -> Mapping[str, Any] | None:
+    """Mem0's ``search(categories=, metadata=)`` as filter conditions ANDed to ``filters``."""
+    parts: list[Mapping[str, Any]] = [filters] if filters else []
+    if categories is not None:
+        if isinstance(categories, str) or not isinstance(categories, Sequence):
+            raise ValidationError("categories must be a list of strings")
+        if categories:
+            parts.append({"categories": {"in": list(categories)}})
+    if metadata:
+        parts.append({"metadata": metadata})
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else {"AND": parts}

@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from ..errors import ScopeRequiredError
+from ..errors import ScopeRequiredError, ValidationError
+from ..expiry import parse_instant
 from ..records import AddResult, MemoryRecord
 from ..write import add as add_op
 from ..write import change, remove
@@ -32,17 +33,30 @@ class Writes(Facade):
         infer: bool = True,
         prompt: str | None = None,
         custom_categories: Sequence[str | Mapping[str, str]] | None = None,
+        timestamp: Any = None,
+        custom_instructions: str | None = None,
+        memory_type: str | None = None,
+        **ignored: Any,
     ) -> dict[str, Any]:
         """Remember what a conversation says; returns ``{"results": [events]}`` like Mem0.
 
-        Without an LLM (or with ``infer=False``) each user message is stored verbatim and an
-        exact duplicate in the same scope is reported as ``NONE`` instead of stored twice.
+        Without an LLM each user message is stored verbatim (assistant turns too when
+        ``agent_id`` is the only scope). ``infer=False`` is Mem0's Direct Import: user and
+        assistant messages alike, system messages dropped, and the result also carries
+        ``message``, ``status`` and ``event_id`` and each event ``data.memory``, as Mem0's.
+        Re-adding a text already stored in the scope is ``NONE``, or ``UPDATE`` when the call
+        brings metadata, categories or an expiration the memory did not have (merged in).
+        ``timestamp`` (epoch seconds or ISO-8601) backdates ``created_at``/``updated_at``.
         """
-        return self.add_events(
+        self._args.check("add", ignored)
+        result = self.add_events(
             messages, user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id,
             metadata=metadata, categories=categories, expiration_date=expiration_date,
             infer=infer, prompt=prompt, custom_categories=custom_categories,
-        ).to_dict()  # fmt: skip
+            timestamp=timestamp, custom_instructions=custom_instructions,
+            memory_type=memory_type, direct_import=not infer,
+        )  # fmt: skip
+        return result.to_dict(direct_import=not infer)
 
     def add_events(
         self,
@@ -58,15 +72,32 @@ class Writes(Facade):
         infer: bool = True,
         prompt: str | None = None,
         custom_categories: Sequence[str | Mapping[str, str]] | None = None,
+        timestamp: Any = None,
+        custom_instructions: str | None = None,
+        memory_type: str | None = None,
+        direct_import: bool = False,
     ) -> AddResult:
-        """Typed form of :meth:`add`."""
+        """Typed form of :meth:`add`.
+
+        ``direct_import=True`` is what ``add(infer=False)`` means (user and assistant turns
+        stored as given). Here ``infer=False`` alone only skips the LLM and keeps the verbatim
+        rule of the default add, which the framework adapters and ``import`` rely on.
+        """
         scope = self._scope(user_id, agent_id, run_id, app_id)
         if scope.is_empty():
             raise ScopeRequiredError("add needs at least one of user_id, agent_id, run_id, app_id")
+        if memory_type is not None:
+            raise ValidationError(f"memory_type={memory_type!r} (procedural memory) is not "
+                                  "supported; leave memory_type out")  # fmt: skip
+        if custom_instructions is not None:
+            if prompt is not None:
+                raise ValidationError("give prompt or custom_instructions, not both")
+            prompt = custom_instructions
+        stamp = parse_instant(timestamp, "timestamp") if timestamp is not None else None
         return add_op.add(
             self._engine, messages, scope, metadata=metadata, categories=categories,
             expiration_date=expiration_date, infer=infer, prompt=prompt,
-            custom_categories=custom_categories,
+            custom_categories=custom_categories, timestamp=stamp, direct_import=direct_import,
         )  # fmt: skip
 
     def update(
@@ -82,9 +113,16 @@ class Writes(Facade):
         agent_id: str | None = None,
         run_id: str | None = None,
         app_id: str | None = None,
+        timestamp: Any = None,
+        **ignored: Any,
     ) -> dict[str, Any]:
-        """Change a memory's text, metadata, categories or expiration (``None`` clears it)."""
-        item = {"memory_id": memory_id, "text": text if text is not None else data}
+        """Change a memory's text, metadata, categories or expiration (``None`` clears it).
+
+        An expired memory can be updated too: ``expiration_date=None`` brings it back.
+        ``timestamp`` (epoch seconds or ISO-8601) is the new ``updated_at`` instead of now.
+        """
+        self._args.check("update", ignored)
+        item: dict[str, Any] = {"memory_id": memory_id, "text": text if text is not None else data}
         for key, value in (
             ("metadata", metadata),
             ("categories", categories),
@@ -92,6 +130,8 @@ class Writes(Facade):
         ):
             if value is not UNSET:
                 item[key] = value
+        if timestamp is not None:
+            item["timestamp"] = parse_instant(timestamp, "timestamp")
         scope = self._scope(user_id, agent_id, run_id, app_id)
         record = change.update_many(self._engine, [item], scope)[0]
         return {"message": "Memory updated successfully!", **record.to_dict()}
@@ -182,11 +222,23 @@ class Writes(Facade):
         agent_id: str | None = None,
         run_id: str | None = None,
         app_id: str | None = None,
+        delete_linked: bool = False,
+        **ignored: Any,
     ) -> dict[str, Any]:
-        """Delete one memory (history keeps a DELETE event with its last text)."""
+        """Delete one memory (history keeps a DELETE event with its last text).
+
+        ``delete_linked=True`` is Mem0's "also delete the memories this one superseded": here
+        an update rewrites a memory in place, so there are none and ``cascade_count`` is 0.
+        """
+        self._args.check("delete", ignored)
+        if not isinstance(delete_linked, bool):
+            raise ValidationError(f"delete_linked must be True or False, got {delete_linked!r}")
         scope = self._scope(user_id, agent_id, run_id, app_id)
         remove.delete_by_ids(self._engine, [memory_id], scope)
-        return {"message": "Memory deleted successfully!"}
+        out: dict[str, Any] = {"message": "Memory deleted successfully!"}
+        if delete_linked:
+            out["cascade_count"] = 0
+        return out
 
     def batch_delete(
         self,
@@ -214,21 +266,41 @@ class Writes(Facade):
         run_id: str | None = None,
         app_id: str | None = None,
         filters: Mapping[str, Any] | None = None,
+        **ignored: Any,
     ) -> dict[str, Any]:
-        """Delete every memory of a scope (optionally narrowed by filters)."""
-        scope = self._scope(user_id, agent_id, run_id, app_id)
-        n = remove.delete_matching(self._engine, scope, filters)
+        """Delete every memory of a scope (optionally narrowed by filters).
+
+        ``"*"`` is Mem0's explicit bulk delete: ``user_id="*"`` deletes the memories of every
+        user, and ``user_id="*", agent_id="*", app_id="*", run_id="*"`` every memory of the
+        store. With concrete ids beside it, ``"*"`` means "has one" (like the filter). A call
+        that names nothing, or only ``None``, is refused: wiping takes the exact call.
+        """
+        self._args.check("delete_all", ignored)
+        given = {"user_id": user_id, "agent_id": agent_id, "run_id": run_id, "app_id": app_id}
+        wild = [k for k, v in given.items() if v == "*"]
+        scope = self._scope(**{k: (None if v == "*" else v) for k, v in given.items()})
+        n = remove.delete_matching(self._engine, scope, filters, wildcards=wild)
         return {"message": "Memories deleted successfully!", "deleted": n}
 
     def delete_users(
         self,
         *,
-        user_id: str | None = None,
-        agent_id: str | None = None,
-        run_id: str | None = None,
-        app_id: str | None = None,
+        user_id: Any = UNSET,
+        agent_id: Any = UNSET,
+        run_id: Any = UNSET,
+        app_id: Any = UNSET,
     ) -> dict[str, Any]:
-        """Delete every memory of the named entities (each id independently)."""
-        scope = self._scope(user_id, agent_id, run_id, app_id)
+        """Delete every memory of the named entities (each id independently).
+
+        With no argument at all it deletes every entity of the store, as Mem0's does. An
+        argument that is given must be a real id: ``delete_users(user_id=None)`` (a variable
+        that happened to be ``None``) is refused instead of wiping the store.
+        """
+        given = {"user_id": user_id, "agent_id": agent_id, "run_id": run_id, "app_id": app_id}
+        named = {k: v for k, v in given.items() if v is not UNSET}
+        if not named:
+            n = remove.delete_everything(self._engine)
+            return {"message": "All users, agents, apps and runs deleted.", "deleted": n}
+        scope = self._scope(**named)
         n = remove.delete_entities(self._engine, scope)
         return {"message": "Entity deleted successfully.", "deleted": n}

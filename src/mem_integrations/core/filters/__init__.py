@@ -16,6 +16,8 @@ LanceDB can use scalar indexes on them:
 * ``ne``/``nin`` match exactly the rows the matching ``eq``/``in`` does not, so "not x"
   includes "has no value at all".
 * ``NOT f`` matches exactly the rows ``f`` does not match. ``{"NOT": [f, g]}`` means neither.
+* Keys that are not fields are metadata keys (Mem0's OSS grammar), as is ``metadata.<key>``;
+  ``memory_ids`` takes a list. Metadata ``gt``/``lt``... compare strings as text.
 * ``{"field": "*"}`` means present: not null; for ``categories`` non-empty; for a metadata key
   present with a non-null value. ``{"field": None}`` is its complement.
 
@@ -38,6 +40,7 @@ from .tree import (
     Or,
     and_,
     eq,
+    is_scoped,
     parse_filters,
     scope_values,
 )
@@ -51,6 +54,7 @@ __all__ = [
     "Or",
     "and_",
     "eq",
+    "is_scoped",
     "parse_filters",
     "scope_values",
     "sql_string",

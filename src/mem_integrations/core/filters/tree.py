@@ -23,6 +23,7 @@ __all__ = [
     "Or",
     "and_",
     "eq",
+    "is_scoped",
     "kind_of",
     "parse_filters",
     "scope_values",
@@ -41,7 +42,8 @@ TIME_COLUMNS = {
     "expiration_date": "expires_at",
     "expires_at": "expires_at",
 }
-_ALIASES = {"memory_id": "id"}
+_ALIASES = {"memory_id": "id", "memory_ids": "id", "timestamp": "created_at"}
+_FIELDS = frozenset((*_STRING_FIELDS, *TIME_COLUMNS, "id", "categories", "keywords", "metadata"))
 _OPS: dict[str, frozenset[str]] = {
     "string": frozenset({"eq", "ne", "in", "nin", "contains", "icontains", "exists", "missing"}),
     "id": frozenset({"eq", "ne", "in", "nin"}),
@@ -168,7 +170,21 @@ def kind_of(name: str) -> str:
 
 
 def _parse_field(name: str, spec: Any, depth: int, budget: _Budget) -> Node:
+    """One top-level key: a field, ``metadata.<key>``, or (Mem0 OSS grammar) a metadata key.
+
+    ``memory_ids`` takes a list (Mem0 platform); any key that is not a known field names a
+    metadata key, so ``{"priority": {"gte": 5}}`` means ``{"metadata": {"priority": ...}}``.
+    """
+    if name == "memory_ids":
+        if isinstance(spec, list | tuple):
+            spec = {"in": list(spec)}
+        elif not isinstance(spec, Mapping):
+            raise fail("memory_ids needs a list of memory ids")
+    if name.startswith("metadata."):
+        return _parse_conditions("metadata", name[len("metadata.") :], spec, budget)
     name = _ALIASES.get(name, name)
+    if name not in _FIELDS:
+        return _parse_conditions("metadata", name, spec, budget)
     kind = kind_of(name)
     if kind == "metadata":
         if not isinstance(spec, Mapping) or not spec:
@@ -305,7 +321,8 @@ def _meta_value(where: str, op: str, value: Any) -> Any:
             raise fail(f"{where}: list items must all be strings, numbers or booleans")
         return items
     if op in ("gt", "gte", "lt", "lte"):
-        return _number(where, value)
+        # strings compare as text (ISO dates order correctly), numbers as numbers
+        return _str(where, value) if isinstance(value, str) else _number(where, value)
     return _meta_scalar(where, value)
 
 
@@ -328,6 +345,22 @@ def and_(*nodes: Node | None) -> Node | None:
     if not kept:
         return None
     return kept[0] if len(kept) == 1 else And(tuple(kept))
+
+
+def is_scoped(node: Node | None) -> bool:
+    """Whether every row the filter can match belongs to a named entity (or to ``"*"``).
+
+    A scope leaf (``eq``, ``in``, or ``"*"`` on user/agent/run/app id) scopes; an AND is
+    scoped when one child is, an OR when all are (Mem0's top-level OR across entities); a
+    NOT or a negative operator never is.
+    """
+    if isinstance(node, Leaf):
+        return node.field in SCOPE_FIELDS and node.op in ("eq", "in", "exists")
+    if isinstance(node, And):
+        return any(is_scoped(c) for c in node.children)
+    if isinstance(node, Or):
+        return all(is_scoped(c) for c in node.children)
+    return False
 
 
 def scope_values(node: Node | None) -> dict[str, set[str]]:

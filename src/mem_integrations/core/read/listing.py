@@ -12,12 +12,46 @@ from .. import filters as F
 from ..engine import Engine
 from ..errors import LimitExceededError, ValidationError
 from ..expiry import live_sql
-from ..records import HistoryEvent, Page, Scope
+from ..records import HistoryEvent, MemoryRecord, Page, Scope
 from ..storage.recovery import visible
 from ..storage.rows import RECORD_COLUMNS, scope_sql, to_record
 from .select import fetch, where
 
-__all__ = ["history_events", "page", "users"]
+__all__ = ["history_events", "page", "users", "window"]
+
+
+def _keys(
+    engine: Engine,
+    scope: Scope,
+    filters: Mapping[str, Any] | None,
+    categories: Sequence[str] | None,
+    keywords: str | None,
+    show_expired: bool,
+) -> list[dict[str, Any]]:
+    """Ids of every match, newest first (ties broken by id, so pages are stable)."""
+    extra: list[F.Node | None] = []
+    if categories is not None:
+        cats = engine.check.categories(categories)
+        if cats:
+            extra.append(F.parse_filters({"categories": {"in": cats}}))
+    if keywords is not None:
+        extra.append(F.parse_filters({"keywords": {"icontains": engine.check.text(keywords)}}))
+    sql = where(engine, scope, filters, show_expired=show_expired, extra=extra)
+    keys: list[dict[str, Any]] = engine.store.query(sql, ["id", "created_at"]).to_pylist()
+    keys.sort(key=lambda r: (r["created_at"], r["id"]), reverse=True)
+    return keys
+
+
+def _records(engine: Engine, keys: list[dict[str, Any]]) -> list[MemoryRecord]:
+    ids = [r["id"] for r in keys]
+    rows = fetch(engine, ids, RECORD_COLUMNS)
+    return [to_record(rows[i]) for i in ids if i in rows]
+
+
+def _check_size(engine: Engine, name: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        kind = "positive" if minimum else "non-negative"
+        raise ValidationError(f"{name} must be a {kind} integer, got {value!r}")
 
 
 def page(
@@ -31,32 +65,48 @@ def page(
     page_size: int = 100,
     show_expired: bool = False,
 ) -> Page:
-    """One page of a scope's memories, newest first (ties broken by id, so pages are stable)."""
-    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
-        raise ValidationError(f"page must be a positive integer, got {page!r}")
-    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
-        raise ValidationError(f"page_size must be a positive integer, got {page_size!r}")
+    """One page of a scope's memories, newest first."""
+    _check_size(engine, "page", page, 1)
+    _check_size(engine, "page_size", page_size, 1)
     if page_size > engine.limits.max_page_size:
         raise LimitExceededError(f"page_size must be at most {engine.limits.max_page_size}")
-    extra: list[F.Node | None] = []
-    if categories is not None:
-        cats = engine.check.categories(categories)
-        if cats:
-            extra.append(F.parse_filters({"categories": {"in": cats}}))
-    if keywords is not None:
-        extra.append(F.parse_filters({"keywords": {"icontains": engine.check.text(keywords)}}))
-    sql = where(engine, scope, filters, show_expired=show_expired, extra=extra)
-    keys = engine.store.query(sql, ["id", "created_at"]).to_pylist()
-    keys.sort(key=lambda r: (r["created_at"], r["id"]), reverse=True)
+    keys = _keys(engine, scope, filters, categories, keywords, show_expired)
     start = (page - 1) * page_size
-    ids = [r["id"] for r in keys[start : start + page_size]]
-    rows = fetch(engine, ids, RECORD_COLUMNS)
-    results = [to_record(rows[i]) for i in ids if i in rows]
     return Page(
         count=len(keys), page=page, page_size=page_size,
         next=page + 1 if start + page_size < len(keys) else None,
-        previous=page - 1 if page > 1 else None, results=results,
+        previous=page - 1 if page > 1 else None,
+        results=_records(engine, keys[start : start + page_size]),
     )  # fmt: skip
+
+
+def window(
+    engine: Engine,
+    scope: Scope,
+    *,
+    filters: Mapping[str, Any] | None = None,
+    categories: Sequence[str] | None = None,
+    keywords: str | None = None,
+    offset: int = 0,
+    size: int = 100,
+    show_expired: bool = False,
+) -> dict[str, Any]:
+    """``size`` memories after the first ``offset``, in the page envelope.
+
+    Mem0 OSS ``get_all(top_k=, offset=)``; ``next``/``previous`` are then offsets.
+    """
+    _check_size(engine, "offset", offset, 0)
+    _check_size(engine, "top_k", size, 1)
+    if size > engine.limits.max_page_size:
+        raise LimitExceededError(f"top_k must be at most {engine.limits.max_page_size}")
+    keys = _keys(engine, scope, filters, categories, keywords, show_expired)
+    end = offset + size
+    return {
+        "count": len(keys), "offset": offset,
+        "next": end if end < len(keys) else None,
+        "previous": max(0, offset - size) if offset > 0 else None,
+        "results": [r.to_dict() for r in _records(engine, keys[offset:end])],
+    }  # fmt: skip
 
 
 def history_events(engine: Engine, memory_id: str, scope: Scope) -> list[HistoryEvent]:
@@ -90,4 +140,4 @@ def users(engine: Engine, *, show_expired: bool = False) -> dict[str, Any]:
                 "updated_at": r["updated_at_max"].isoformat(),
             })  # fmt: skip
     out.sort(key=lambda e: (e["type"], e["name"]))
-    return {"results": out}
+    return {"count": len(out), "next": None, "previous": None, "results": out}

@@ -8,8 +8,12 @@ to records.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from ..embeddings import embed_query_checked
 from ..engine import Engine
@@ -20,6 +24,36 @@ from .ranking import fuse
 from .select import where
 
 __all__ = ["search_hits"]
+
+
+def _explained(
+    engine: Engine,
+    hits: list[SearchHit],
+    kept: list[tuple[dict[str, Any], float]],
+    qvec: npt.NDArray[np.float32],
+    by_text: Sequence[Mapping[str, Any]],
+    threshold: float | None,
+) -> list[SearchHit]:
+    """Each hit with Mem0's ``score_details``, the same arithmetic as ``fuse``.
+
+    The two signals, their weight, the fused relevance, the decay factor, the final score.
+    """
+    vectors = {row["id"]: row["vector"] for row, _ in kept}
+    best = max((float(r.get("_score") or 0.0) for r in by_text), default=0.0)
+    bm25 = {r["id"]: float(r.get("_score") or 0.0) / best for r in by_text} if best else {}
+    weight = engine.config.vector_weight
+    out = []
+    for hit in hits:
+        vec = np.asarray(vectors[hit.id], dtype=np.float32)
+        details = {
+            "semantic_score": float(np.clip(vec @ qvec.astype(np.float32), 0.0, 1.0)),
+            "bm25_score": bm25.get(hit.id, 0.0), "vector_weight": weight,
+            "relevance": hit.relevance,
+            "decay_factor": hit.score / hit.relevance if hit.relevance else 1.0,
+            "final_score": hit.score, "threshold": threshold,
+        }  # fmt: skip
+        out.append(hit.model_copy(update={"score_details": details}))
+    return out
 
 
 def search_hits(
@@ -34,8 +68,13 @@ def search_hits(
     show_expired: bool = False,
     decay: bool | None = None,
     record_access: bool = True,
+    explain: bool = False,
+    at: datetime | None = None,
 ) -> list[SearchHit]:
-    """Hybrid search in one scope; see ``Memory.search`` for the arguments."""
+    """Hybrid search in one scope; see ``Memory.search`` for the arguments.
+
+    ``at`` is the instant expiry is judged at (Mem0's ``reference_date``), now by default.
+    """
     text = engine.check.text(query, "query")
     k = engine.check.top_k(top_k if top_k is not None else (limit if limit is not None else 10))
     if threshold is not None and (
@@ -46,7 +85,7 @@ def search_hits(
         raise ValidationError(f"threshold must be a number in [0, 1], got {threshold!r}")
     scope = engine.check.scope(**scope_ids)
     scope_where = where(engine, scope, filters, show_expired=True)
-    now = None if show_expired else engine.clock.now()
+    now = None if show_expired else (at or engine.clock.now())
     use_decay = engine.decay.enabled if decay is None else bool(decay)
     pool = k * engine.config.candidate_multiplier
     if use_decay:  # decay reorders: rerank at least 3 x top_k per signal, then truncate
@@ -69,6 +108,8 @@ def search_hits(
     if use_decay:
         hits = engine.decay.rerank(hits, limit=k)
     hits = hits[:k]
+    if explain:
+        hits = _explained(engine, hits, kept, qvec, by_text, threshold)
     if record_access:
         engine.decay.record_access([h.id for h in hits])
     return hits

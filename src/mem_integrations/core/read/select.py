@@ -25,10 +25,10 @@ def where(
 ) -> str:
     """Compile scope + filters into one where-clause; refuse a call that names no scope."""
     node = F.parse_filters(filters)
-    if scope.is_empty() and not any(F.scope_values(node).values()):
+    if scope.is_empty() and not F.is_scoped(node):
         raise ScopeRequiredError(
-            "name at least one of user_id, agent_id, run_id or app_id (as an argument or "
-            "as an eq/in filter under AND)"
+            "name at least one of user_id, agent_id, run_id or app_id (as an argument, or in "
+            'filters as an id, an "in" list or "*", under AND or in every branch of an OR)'
         )
     scoped = [F.eq(k, v) for k, v in scope.as_dict().items()]
     sql = F.to_sql(F.and_(*scoped, node, *extra)) or "true"

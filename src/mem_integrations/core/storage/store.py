@@ -23,6 +23,7 @@ import pyarrow as pa
 from lancedb.index import FTS, Bitmap, BTree
 
 from ..errors import StoreError
+from .annotations import FEEDBACK
 from .commits import retry_on_conflict
 from .compaction import compact
 from .reader import SearchReader
@@ -328,9 +329,9 @@ class Store:
         )
 
     def reset(self) -> None:
-        """Drop and recreate every table (``Memory.reset``)."""
+        """Drop and recreate every table but the settings (``Memory.reset``)."""
         self.wait_for_housekeeping()
-        for name in (MEMORIES, HISTORY, ACCESSES, META, DELETIONS):
+        for name in (MEMORIES, HISTORY, ACCESSES, META, FEEDBACK, DELETIONS):
             if has_table(self.db, name):
                 self.db.drop_table(name)
         self._indexed = set()

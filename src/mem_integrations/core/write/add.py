@@ -8,6 +8,7 @@ all inserts, rewrites and deletes land in a single memories commit, then their h
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -20,11 +21,11 @@ from ..embeddings import embed_documents_checked
 from ..engine import Engine
 from ..expiry import live_sql, parse_expiration
 from ..extraction import Operation, plan_with_llm
-from ..messages import Message, normalize_messages, storable_messages
+from ..messages import Message, importable_messages, normalize_messages, storable_messages
 from ..read.search import search_hits
 from ..read.select import fetch
 from ..records import AddEvent, AddResult, Scope, SearchHit
-from ..storage.rows import content_hash, history_event, ids_sql
+from ..storage.rows import RECORD_COLUMNS, content_hash, history_event, ids_sql
 from .remove import housekeeping
 
 __all__ = ["add", "apply"]
@@ -57,28 +58,34 @@ def add(
     infer: bool = True,
     prompt: str | None = None,
     custom_categories: Sequence[str | Mapping[str, str]] | None = None,
+    timestamp: datetime | None = None,
+    direct_import: bool = False,
 ) -> AddResult:
-    """Validate everything, plan the operations, then :func:`apply` them."""
+    """Validate everything, plan the operations, then :func:`apply` them.
+
+    ``direct_import`` (Mem0's ``infer=False``) stores user and assistant turns; otherwise,
+    without an LLM, the seed rule applies (:func:`~..messages.storable_messages`).
+    """
     msgs: list[Message] = normalize_messages(
         messages, max_messages=engine.limits.max_messages, max_chars=engine.limits.max_text_chars
     )
     meta = engine.check.metadata(metadata)
     cats = engine.check.categories(categories)
     expires = parse_expiration(expiration_date)
-    if engine.llm is not None and infer:
+    if engine.llm is not None and infer and not direct_import:
         ops = plan_with_llm(
             _Planner(engine), msgs, scope, prompt=prompt, custom_categories=custom_categories
         )
     else:
-        ops = [
-            Operation("ADD", m.content, actor_id=m.name, role=m.role)
-            for m in storable_messages(msgs, scope)
-        ]
-    return apply(engine, ops, scope, meta, cats, expires)
+        keep = importable_messages(msgs) if direct_import else storable_messages(msgs, scope)
+        ops = [Operation("ADD", m.content, actor_id=m.name, role=m.role) for m in keep]
+    return apply(engine, ops, scope, meta, cats, expires, timestamp)
 
 
-def _existing(engine: Engine, hashes: list[str], scope: Scope, now: datetime) -> dict[str, str]:
-    """Content hash -> id of the live memories of exactly this scope with those texts."""
+def _existing(
+    engine: Engine, hashes: list[str], scope: Scope, now: datetime
+) -> dict[str, dict[str, Any]]:
+    """Content hash -> row of the live memories of exactly this scope with those texts."""
     if not hashes:
         return {}
     cond = [f"hash IN ({', '.join(F.sql_string(h) for h in hashes)})"]
@@ -86,8 +93,38 @@ def _existing(engine: Engine, hashes: list[str], scope: Scope, now: datetime) ->
         v = getattr(scope, k)
         cond.append(f"{k} = {F.sql_string(v)}" if v is not None else f"{k} IS NULL")
     cond.append(live_sql(now))
-    rows = engine.store.query(" AND ".join(cond), ["id", "hash"]).to_pylist()
-    return {r["hash"]: r["id"] for r in rows}
+    rows = engine.store.query(" AND ".join(cond), [*RECORD_COLUMNS, "vector"]).to_pylist()
+    return {r["hash"]: r for r in rows}
+
+
+def _enriched(
+    engine: Engine,
+    row: dict[str, Any],
+    meta: str | None,
+    cats: list[str],
+    expires: datetime | None,
+) -> dict[str, Any] | None:
+    """The stored row with what a re-add of its text brings, or None if it brings nothing.
+
+    Mem0 dedups an exact repeat in the scope; the caller's new metadata keys, categories and
+    expiration must not be lost with it, so they are merged in (old keys kept, new values
+    win, categories in order of first appearance, a given expiration replaces the old one).
+    """
+    merged = dict(json.loads(row["metadata"])) if row.get("metadata") else {}
+    merged.update(json.loads(meta) if meta else {})
+    new_meta = engine.check.metadata(merged) if merged else None
+    new_cats = list(dict.fromkeys([*(row.get("categories") or []), *cats]))
+    new_expiry = expires if expires is not None else row.get("expires_at")
+    same_meta = (json.loads(new_meta) if new_meta else None) == (
+        json.loads(row["metadata"]) if row.get("metadata") else None
+    )
+    if (
+        same_meta
+        and new_cats == list(row.get("categories") or [])
+        and (new_expiry == row.get("expires_at"))
+    ):
+        return None
+    return {**row, "metadata": new_meta, "categories": new_cats, "expires_at": new_expiry}
 
 
 def apply(
@@ -97,32 +134,51 @@ def apply(
     meta: str | None,
     cats: list[str],
     expires: datetime | None,
+    timestamp: datetime | None = None,
 ) -> AddResult:
-    """Write a planned set of operations: one memories commit, one history commit."""
+    """Write a planned set of operations: one memories commit, one history commit.
+
+    ``timestamp`` (Mem0's backdating) is the ``created_at``/``updated_at`` of new memories.
+    """
     housekeeping(engine)
     now = engine.clock.now()
+    stamp = timestamp or now
     adds = [op for op in ops if op.event == "ADD"]
     # Exact duplicates in the same scope (already stored, or twice in this call) are NONE.
     hashes = list({content_hash(op.text) for op in adds if op.text})
     existing = _existing(engine, hashes, scope, now)
+    rewritten = {op.memory_id for op in ops if op.event in ("UPDATE", "DELETE")}
 
     events: list[AddEvent] = []
     new_rows: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
     to_embed: list[str] = []
+    enriched: list[dict[str, Any]] = []
     for op in adds:
         assert op.text is not None
         h = content_hash(op.text)
         if h in existing:
-            events.append(AddEvent(id=existing[h], memory=op.text, event="NONE"))
+            old = existing[h]
+            new = None
+            if "vector" in old and old["id"] not in rewritten:
+                new = _enriched(engine, old, meta, cats, expires)
+            if new is None:
+                events.append(AddEvent(id=old["id"], memory=op.text, event="NONE"))
+                continue
+            existing[h] = {"id": old["id"]}  # a second repeat in this call changes nothing
+            new["updated_at"] = now
+            enriched.append(new)
+            events.append(AddEvent(id=old["id"], memory=op.text, event="UPDATE",
+                                   previous_memory=old["memory"]))  # fmt: skip
+            history.append(history_event(old, "UPDATE", old["memory"], op.text, now))
             continue
         row = {
             "id": str(uuid.uuid4()), "memory": op.text, "hash": h, "vector": None,
             **scope.model_dump(), "actor_id": op.actor_id, "role": op.role,
             "categories": list(dict.fromkeys([*cats, *(op.categories or ())])),
-            "metadata": meta, "created_at": now, "updated_at": now, "expires_at": expires,
+            "metadata": meta, "created_at": stamp, "updated_at": stamp, "expires_at": expires,
         }  # fmt: skip
-        existing[h] = row["id"]
+        existing[h] = {"id": row["id"]}
         new_rows.append(row)
         to_embed.append(op.text)
         events.append(AddEvent(id=row["id"], memory=op.text, event="ADD"))
@@ -159,9 +215,9 @@ def apply(
     for i, cur in enumerate([*new_rows, *updated_rows]):
         assert vectors is not None
         cur["vector"] = vectors[i]
-    if updated_rows or deleted:
+    if updated_rows or deleted or enriched:
         drop = ids_sql(deleted) if deleted else None
-        engine.store.merge(engine.rows(new_rows + updated_rows), drop)
+        engine.store.merge(engine.rows(new_rows + updated_rows + enriched), drop)
     elif new_rows:
         engine.store.append(engine.rows(new_rows))
     engine.history(history)

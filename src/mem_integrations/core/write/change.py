@@ -14,7 +14,7 @@ from ..clock import utc
 from ..embeddings import embed_documents_checked
 from ..engine import Engine
 from ..errors import LimitExceededError, MemoryNotFoundError, ScopeRequiredError, ValidationError
-from ..expiry import parse_expiration
+from ..expiry import parse_expiration, parse_instant
 from ..read.select import fetch, get_rows
 from ..records import MemoryRecord, Scope
 from ..storage.rows import content_hash, history_event, to_record
@@ -22,7 +22,9 @@ from .remove import housekeeping
 
 __all__ = ["PUT_FIELDS", "put_many", "set_expiration", "update_many"]
 
-_UPDATE_FIELDS = frozenset({"memory_id", "text", "metadata", "categories", "expiration_date"})
+_UPDATE_FIELDS = frozenset(
+    {"memory_id", "text", "metadata", "categories", "expiration_date", "timestamp"}
+)
 
 #: What ``put``/``put_many`` items may name.
 PUT_FIELDS = frozenset({
@@ -59,16 +61,21 @@ def update_many(
             change["expires_at"] = parse_expiration(it["expiration_date"])
         if not change:
             raise ValidationError(f"nothing to update for {it['memory_id']!r}")
-        plans.append((it["memory_id"], change))
+        stamp = it.get("timestamp")
+        if stamp is not None and not isinstance(stamp, datetime):
+            stamp = parse_instant(stamp, "timestamp")
+        plans.append((it["memory_id"], change, stamp))
     housekeeping(engine)
-    rows = get_rows(engine, [mid for mid, _ in plans], scope)
+    # Expired memories are hidden, not gone (Mem0): updating one, e.g. clearing its
+    # expiration_date, is how it comes back.
+    rows = get_rows(engine, [mid for mid, _, _ in plans], scope, show_expired=True)
     now = engine.clock.now()
     new_rows: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
     to_embed: list[int] = []
-    for mid, change in plans:
+    for mid, change, stamp in plans:
         old = rows[mid]
-        new = {**old, **change, "updated_at": now}
+        new = {**old, **change, "updated_at": stamp or now}
         if "memory" in change and change["memory"] != old["memory"]:
             new["hash"] = content_hash(change["memory"])
             to_embed.append(len(new_rows))

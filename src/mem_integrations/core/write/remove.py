@@ -7,6 +7,7 @@ the last text after the memory is gone.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from .. import filters as F
@@ -20,6 +21,7 @@ from ..storage.rows import RECORD_COLUMNS, history_event, ids_sql
 __all__ = [
     "delete_by_ids",
     "delete_entities",
+    "delete_everything",
     "delete_matching",
     "delete_rows",
     "housekeeping",
@@ -28,17 +30,24 @@ __all__ = [
 
 
 def housekeeping(engine: Engine) -> None:
-    """Purge expired memories at most once per ``purge_interval``: no cron job needed."""
+    """Purge what expired over ``expired_retention`` ago, at most once per ``purge_interval``.
+
+    No cron job needed: write calls do it. Memories expired more recently are kept (hidden
+    from search and lists, returned by ``get``, revivable), as in Mem0.
+    """
+    interval, retention = engine.config.purge_interval, engine.config.expired_retention
+    if interval is None or retention is None:
+        return
     now = engine.clock.now()
-    if engine.last_purge is None or now - engine.last_purge >= engine.config.purge_interval:
+    if engine.last_purge is None or now - engine.last_purge >= interval:
         engine.last_purge = now
-        purge_expired(engine)
+        purge_expired(engine, older_than=retention)
 
 
-def purge_expired(engine: Engine) -> dict[str, Any]:
-    """Physically delete every expired memory (history event EXPIRE)."""
+def purge_expired(engine: Engine, *, older_than: timedelta = timedelta(0)) -> dict[str, Any]:
+    """Physically delete every memory expired ``older_than`` ago or more (history EXPIRE)."""
     now = engine.clock.now()
-    sql = expired_sql(now)
+    sql = expired_sql(now - older_than)
     rows = engine.store.query(sql, RECORD_COLUMNS).to_pylist()
     if not rows:
         return {"purged": 0}
@@ -65,11 +74,30 @@ def delete_by_ids(engine: Engine, memory_ids: Sequence[str], scope: Scope) -> in
 
 
 def delete_matching(
-    engine: Engine, scope: Scope, filters: Mapping[str, Any] | None
+    engine: Engine,
+    scope: Scope,
+    filters: Mapping[str, Any] | None,
+    *,
+    wildcards: Sequence[str] = (),
 ) -> int:
-    """Delete every memory of a scope, optionally narrowed by filters."""
+    """Delete every memory of a scope, optionally narrowed by filters.
+
+    ``wildcards`` are the scope fields given as ``"*"``: alone they mean "every entity of
+    these kinds" (their OR: all four wipe the store); beside concrete ids, "has one".
+    """
+    if wildcards:
+        present = [{field: "*"} for field in wildcards]
+        joined = {"OR": present} if scope.is_empty() else {"AND": present}
+        filters = {"AND": [filters, joined]} if filters else joined
     sql = where(engine, scope, filters, show_expired=True)
     rows = engine.store.query(sql, RECORD_COLUMNS).to_pylist()
+    delete_rows(engine, rows)
+    return len(rows)
+
+
+def delete_everything(engine: Engine) -> int:
+    """Delete every memory of the store (Mem0's ``delete_users()`` with no argument)."""
+    rows = engine.store.query(None, RECORD_COLUMNS).to_pylist()
     delete_rows(engine, rows)
     return len(rows)
 
