@@ -70,7 +70,10 @@ def main() -> None:
     ap.add_argument(
         "--skip",
         default="",
-        help="sections to skip: speed,fragmentation,peers,locomo,decay,extraction",
+        help="sections to skip: speed,fragmentation,growth,peers,locomo,decay,extraction",
+    )
+    ap.add_argument(
+        "--million", action="store_true", help="growth: also the 1M-memory case (long fill)"
     )
     args = ap.parse_args()
     if args.install_peers:
@@ -132,6 +135,13 @@ def main() -> None:
                     if pol in res
                 )
             )
+    if "growth" not in skip:
+        from . import growth
+
+        log("growth: ours vs raw LanceDB done well, interleaved (bench/growth.py) ...")
+        only = {"loop", "stream", "rss", "open"}
+        result["growth"] = growth.run_all(quick, args.million, only, log)
+        growth.write_md(result["growth"], RESULTS / f"{name}-growth.md")
     if "peers" not in skip:
         from .locomo import locomo_path
 

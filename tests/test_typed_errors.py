@@ -22,6 +22,7 @@ from mem_integrations import (
     MemoryConfig,
     MemoryLayerError,
     MemoryNotFoundError,
+    StoreError,
     ValidationError,
 )
 from mem_integrations.core.storage.commits import retry_on_conflict
@@ -244,6 +245,6 @@ def test_other_lance_errors_are_not_retried() -> None:
         calls.append(1)
         raise RuntimeError("lance error: Invalid user input: schema mismatch")
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(StoreError, match="schema mismatch"):
         retry_on_conflict(commit, "test commit")
     assert calls == [1]

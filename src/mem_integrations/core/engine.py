@@ -7,6 +7,7 @@ one small object, rather than on the facade, is what lets the operations live ap
 
 from __future__ import annotations
 
+import functools
 import logging
 from concurrent.futures import Future
 from datetime import datetime
@@ -20,9 +21,9 @@ from .decay import DecayEngine
 from .embeddings import Embedder, default_embedder
 from .errors import PartialWriteError
 from .storage.annotations import read_settings
-from .storage.recovery import reconcile
 from .storage.schema import memories_schema
 from .storage.store import Store
+from .storage.watermark import check
 from .validation import Validator
 
 __all__ = ["Engine"]
@@ -54,18 +55,20 @@ class Engine:
         #: when write calls last purged expired memories (``write.remove.housekeeping``)
         self.last_purge: datetime | None = None
         # A writer killed between its memories and history commits left events missing. The
-        # check reads both tables whole, so it runs on the housekeeping thread: opening a big
-        # store stays fast, and history reads wait for it (``read.listing.history_events``).
+        # check reads the writes since its watermark (``storage.watermark``) on the
+        # housekeeping thread; history reads wait for it (``read.listing.history_events``).
+        # Each background optimize checks again, so the next open has little to read.
         self.recovery: Future[None] = self.store.background(self._recover)
+        self.store.after_optimize = functools.partial(self._recover, settled_only=True)
         # ``decay`` given to this Memory wins; otherwise the store's own setting (project.update)
         decay = config.decay
         if "decay" not in config.model_fields_set:
             decay = read_settings(self.store.db).get("decay") == "true"
         self.decay = DecayEngine(self.store, self.clock, config.decay_settings, decay)
 
-    def _recover(self) -> None:
+    def _recover(self, settled_only: bool = False) -> None:
         try:
-            self.history(reconcile(self.store.memories, self.store.history, self.clock))
+            check(self.store, self.clock, self.history, settled_only=settled_only)
         except Exception:  # never fatal: the next open tries again
             log.warning("history recovery of %s failed", self.store.uri, exc_info=True)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from lancedb.index import FTS, Bitmap, BTree
 
-__all__ = ["INDEXED_COLUMNS", "SCOPE_INDEXED", "create_missing"]
+__all__ = ["INDEXED_COLUMNS", "SCOPE_INDEXED", "create_missing", "index_once"]
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +17,9 @@ SCOPE_INDEXED = ("user_id", "agent_id", "app_id")
 
 def _wanted() -> list[tuple[str, Any]]:
     # hash: the duplicate check of every add looks rows up by content hash.
+    # seq: recovery reads the rows written since its watermark (``storage.watermark``).
     wanted: list[tuple[str, Any]] = [("id", BTree()), ("run_id", BTree()), ("hash", BTree())]
+    wanted.append(("seq", BTree()))
     wanted += [(c, Bitmap()) for c in SCOPE_INDEXED]
     wanted.append(("memory", FTS(with_position=False)))
     return wanted
@@ -47,3 +49,14 @@ def create_missing(table: Any, indexed: set[str]) -> int:
                 continue
         indexed.add(column)
     return created
+
+
+def index_once(table: Any, column: str) -> None:
+    """A BTREE on ``column`` unless one exists (another process may create it first)."""
+    if any(column in ix.columns for ix in table.list_indices()):
+        return
+    try:
+        table.create_index(column, config=BTree(), replace=False)
+    except Exception as exc:
+        if "already exists" not in str(exc).lower():
+            log.debug("index on %s.%s not created yet: %s", table.name, column, exc)

@@ -66,8 +66,10 @@ class SearchReader:
         storage_options: dict[str, str] | None,
         read_consistency_interval: timedelta | None,
         generation: Callable[[], int],
+        session: Any = None,
     ) -> None:
         self._uri = uri
+        self._session = session
         self._storage_options = storage_options
         self._generation = generation
         self._seen_generation = -1
@@ -172,6 +174,7 @@ class SearchReader:
             self._uri,
             storage_options=self._storage_options,
             read_consistency_interval=self._rci,
+            session=self._session,
         )
         self._seen_generation = self._generation()
         table = await db.open_table(MEMORIES)

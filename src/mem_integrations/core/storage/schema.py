@@ -6,6 +6,7 @@ this package, or one built with another embedder, is refused with a clear error.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import time
@@ -15,21 +16,26 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..errors import ConfigurationError, MemoryLayerError, SchemaVersionError
+from ..errors import ConfigurationError, MemoryLayerError, PartialWriteError, SchemaVersionError
 from .commits import retry_on_conflict
 
 __all__ = [
     "ACCESSES",
     "ACCESSES_SCHEMA",
+    "DELETIONS",
+    "DELETIONS_SCHEMA",
     "HISTORY",
     "HISTORY_SCHEMA",
     "MEMORIES",
     "META",
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "SEQ",
     "StoreStats",
+    "empty_tables",
     "has_table",
     "read_meta",
+    "write_meta",
     "memories_schema",
     "migrate",
 ]
@@ -97,6 +103,13 @@ ACCESSES_SCHEMA = pa.schema(
 
 META_SCHEMA = pa.schema([pa.field("key", pa.string()), pa.field("value", pa.string())])
 
+#: The write sequence column of memories (``storage.watermark``), from schema version 2.
+SEQ = "seq"
+#: Ids removed by each delete, logged before it commits: a deleted row leaves nothing else.
+DELETIONS = "deletions"
+DELETIONS_SCHEMA = pa.schema(
+    [pa.field("memory_id", pa.string(), nullable=False), pa.field(SEQ, pa.int64(), nullable=False)]
+)
 
 
 @dataclass(frozen=True)
@@ -129,8 +142,24 @@ def m001_create_tables(db: Any, dim: int) -> None:
     _create(db, ACCESSES, ACCESSES_SCHEMA)
 
 
+def m002_write_sequence(db: Any, dim: int) -> None:
+    """Add ``memories.seq`` and the ``deletions`` log, so recovery reads only recent writes.
+
+    Rows already stored get a null ``seq``: below any watermark. The store's first check
+    after the upgrade has no watermark yet and reads everything once (``storage.watermark``).
+    """
+    del dim  # the vector column is untouched
+    memories = db.open_table(MEMORIES)
+    if SEQ not in memories.schema.names:
+        memories.add_columns(pa.field(SEQ, pa.int64()))
+    _create(db, DELETIONS, DELETIONS_SCHEMA)
+
+
 #: (version it brings the store to, migration(db, dim)); append, never reorder or remove.
-MIGRATIONS: list[tuple[int, Callable[[Any, int], None]]] = [(1, m001_create_tables)]
+MIGRATIONS: list[tuple[int, Callable[[Any, int], None]]] = [
+    (1, m001_create_tables),
+    (2, m002_write_sequence),
+]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
@@ -164,7 +193,8 @@ def _create(db: Any, name: str, schema: pa.Schema) -> Any:
         raise
 
 
-def _write_meta(db: Any, values: dict[str, str]) -> None:
+def write_meta(db: Any, values: dict[str, str]) -> None:
+    """Set meta keys in one commit (other keys are kept)."""
     table = _create(db, META, META_SCHEMA)
     data = pa.Table.from_pylist(
         [{"key": k, "value": v} for k, v in values.items()], schema=META_SCHEMA
@@ -228,9 +258,38 @@ def _migrate(db: Any, uri: str, dim: int, model_id: str) -> None:
                 "re-import with `mem-integrations export`/`import`."
             )
     else:
-        _write_meta(db, {"schema_version": "0", "dim": str(dim), "model_id": model_id})
+        write_meta(db, {"schema_version": "0", "dim": str(dim), "model_id": model_id})
     for target, migration in MIGRATIONS:
         if target > version:
             log.info("migrating %s to schema %d (%s)", uri, target, migration.__name__)
             migration(db, dim)
-            _write_meta(db, {"schema_version": str(target), "dim": str(dim), "model_id": model_id})
+            write_meta(db, {"schema_version": str(target), "dim": str(dim), "model_id": model_id})
+
+
+def empty_tables(tables: list[Any], memories_emptied: Callable[[], None]) -> None:
+    """Delete every row of each table in turn (a reset): never a drop.
+
+    Other handles and processes keep their tables open across a reset: dropping and
+    recreating the tables under them made their next call fail (``Not found``) and a drop
+    interrupted half way could leave a store that no later open accepts. A delete is an
+    ordinary commit: they see it like any other write, the schema stamp and indexes stay, and
+    a reset that fails part way is finished by calling it again. The first table (memories)
+    goes first, so a reset stopped after it has removed what it was asked to remove.
+    """
+    done: list[str] = []
+    for table in tables:
+        try:
+            retry_on_conflict(functools.partial(table.delete, "true"), f"reset {table.name}")
+        except Exception as exc:
+            if not done:
+                raise
+            raise PartialWriteError(
+                f"reset emptied {', '.join(done)}, but emptying {table.name} failed and "
+                f"left that table as it was. Call reset() again once the cause is fixed; "
+                f"it finishes the job. Cause: {exc}",
+                committed={"reset": list(done)},
+                result=None,
+            ) from exc
+        done.append(table.name)
+        if len(done) == 1:
+            memories_emptied()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,34 +20,42 @@ from typing import Any
 import lancedb
 import pyarrow as pa
 
-from ..errors import PartialWriteError, StoreError
+from ..errors import StoreError
 from ..filters import sql_timestamp
 from .annotations import FEEDBACK
 from .commits import retry_on_conflict, store_error, write_lock
-from .indexes import INDEXED_COLUMNS, create_missing
+from .compaction import cadence, compact
+from .indexes import INDEXED_COLUMNS, create_missing, index_once
 from .reader import SearchReader
 from .rows import ids_sql
 from .schema import (
     ACCESSES,
     ACCESSES_SCHEMA,
+    DELETIONS,
     HISTORY,
     HISTORY_SCHEMA,
     MEMORIES,
     StoreStats,
+    empty_tables,
     has_table,
     migrate,
 )
 from .scope_index import ScopeCache
 from .search import Searcher
+from .watermark import deletion_rows, next_seq, stamp
 
 __all__ = ["Store"]
 
 log = logging.getLogger(__name__)
 
+#: LanceDB's caches of opened indexes and of table metadata (manifests), shared by both
+#: connections of a store.
+INDEX_CACHE_BYTES = 256 * 2**20
+META_CACHE_BYTES = 64 * 2**20
 
 
 class Store:
-    """Owns the LanceDB connection and the four tables of one memory store."""
+    """Owns the LanceDB connection and the tables of one memory store."""
 
     def __init__(
         self,
@@ -74,11 +81,20 @@ class Store:
         self._lock = threading.Lock()
         self._bg = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mem-optimize")
         self._optimizing: Future[None] | None = None
+        #: run on the housekeeping thread after each background optimize (recovery's check)
+        self.after_optimize: Callable[[], None] | None = None
+        # One cache for the sync connection and the search reader's async one, bounded:
+        # LanceDB's default is a 6 GB index and 1 GB metadata cache per connection, which
+        # every version a stream of single adds and compactions creates fills further.
+        self.session = lancedb.Session(
+            index_cache_size_bytes=INDEX_CACHE_BYTES, metadata_cache_size_bytes=META_CACHE_BYTES
+        )
         try:
             self.db = lancedb.connect(
                 uri,
                 storage_options=storage_options,
                 read_consistency_interval=read_consistency_interval,
+                session=self.session,
             )
         except Exception as exc:  # pragma: no cover - depends on the URI scheme
             raise StoreError(f"cannot open store at {uri!r}: {exc}") from exc
@@ -88,13 +104,13 @@ class Store:
             raise store_error(exc, f"opening the store at {uri!r}") from exc
         #: held across duplicate check and append (``write.add``); see ``commits.write_lock``
         self.write_lock = write_lock(uri)
-        self.memories = self.db.open_table(MEMORIES)
-        self.history = self.db.open_table(HISTORY)
-        self.accesses = self.db.open_table(ACCESSES)
+        self.memories, self.history, self.accesses, self.deletions = (
+            self.db.open_table(name) for name in (MEMORIES, HISTORY, ACCESSES, DELETIONS)
+        )
         self._indexed: set[str] = {c for ix in self.memories.list_indices() for c in ix.columns}
         self._rows_at_optimize = self.memories.count_rows()
         self._reader = SearchReader(
-            uri, storage_options, read_consistency_interval, lambda: self.generation
+            uri, storage_options, read_consistency_interval, lambda: self.generation, self.session
         )
         self.scopes = ScopeCache(search_cache_rows)
         self.search = Searcher(
@@ -120,19 +136,14 @@ class Store:
                 self._optimizing = self._bg.submit(self._optimize_quietly)
 
     def optimize_due_after(self) -> int:
-        """Commits between background optimizes: fixed, or scaled with the table (see config).
-
-        The row count is the one seen at the last optimize plus one per commit since, which
-        is cheap and close enough for picking a cadence.
-        """
-        if self._optimize_every is not None:
-            return self._optimize_every
-        rows = self._rows_at_optimize + self._commits
-        return min(250, max(10, round(math.sqrt(rows) / 4)))
+        """Commits between background optimizes (``compaction.cadence``)."""
+        return cadence(self._optimize_every, self._rows_at_optimize + self._commits)
 
     def _optimize_quietly(self) -> None:
         try:
             self.optimize()
+            if self.after_optimize is not None:
+                self.after_optimize()
         except Exception:  # background housekeeping must never take the app down
             log.warning("background optimize of %s failed", self.uri, exc_info=True)
 
@@ -140,6 +151,7 @@ class Store:
         """Insert new memories in one commit."""
         if rows.num_rows == 0:
             return
+        rows = stamp(rows, next_seq())  # recovery finds the rows written since its last check
         result = retry_on_conflict(lambda: self.memories.add(rows), "append")
         version = int(result.version)
         self.scopes.appended(version, rows)
@@ -150,7 +162,8 @@ class Store:
         """Replace whole rows by id in one commit (used by update and batch_update)."""
         if rows.num_rows == 0:
             return
-        retry_on_conflict(
+        rows = stamp(rows, next_seq())
+        result = retry_on_conflict(
             lambda: (
                 self.memories.merge_insert("id")
                 .when_matched_update_all()
@@ -159,7 +172,9 @@ class Store:
             ),
             "upsert",
         )
-        self._after_commit()
+        version = int(result.version)
+        self.scopes.appended(version, rows, replaces=True)  # held scopes follow, no re-read
+        self._after_commit(version)
 
     def merge(self, rows: pa.Table, delete_where: str | None = None) -> set[str]:
         """Rewrite existing rows by id and delete ``delete_where``: one commit, no insert.
@@ -171,17 +186,25 @@ class Store:
         if rows.num_rows == 0 and not delete_where:
             return set()
         ids = rows.column("id").to_pylist()
+        seq = next_seq()
+        if delete_where:
+            self._log_deletions(delete_where, seq)
+        stamped = stamp(rows, seq)
 
         def commit() -> Any:
             builder = self.memories.merge_insert("id").when_matched_update_all()
             if delete_where:
                 builder = builder.when_not_matched_by_source_delete(delete_where)
-            return builder.execute(rows)
+            return builder.execute(stamped)
 
         result = retry_on_conflict(commit, "update")
-        self._after_commit()
+        version = int(result.version)
         if int(result.num_updated_rows) == len(ids):
+            if not delete_where:  # every row rewritten, none deleted: held scopes follow
+                self.scopes.appended(version, stamped, replaces=True)
+            self._after_commit(version)
             return set(ids)
+        self._after_commit()
         # Some rows were deleted concurrently: read which ones this commit found, at its version.
         at = self.db.open_table(MEMORIES)
         at.checkout(int(result.version))
@@ -198,9 +221,21 @@ class Store:
         return int(result.rows_updated)
 
     def delete(self, where: str) -> None:
-        """Delete matching memories in one commit."""
+        """Delete matching memories in one commit (after logging their ids for recovery)."""
+        self._log_deletions(where, next_seq())
         retry_on_conflict(lambda: self.memories.delete(where), "delete")
         self._after_commit()
+
+    def _log_deletions(self, where: str, seq: int) -> None:
+        """Log the ids ``where`` selects before they are deleted (one small commit).
+
+        A delete leaves no row behind: without the log, recovery could not tell which
+        deletes since its last check lack their history without reading all of history.
+        """
+        ids = self.query(where, ["id"])["id"].to_pylist()
+        if ids:
+            log_rows = deletion_rows(ids, seq)
+            retry_on_conflict(lambda: self.deletions.add(log_rows), "deletion log")
 
     def add_history(self, rows: Sequence[dict[str, Any]]) -> None:
         """Append history events in one commit; history rows are never rewritten."""
@@ -256,7 +291,8 @@ class Store:
     def optimize(self, cleanup_older_than: timedelta | None = None) -> None:
         """Compact fragments, fold new rows into the indexes, drop superseded versions.
 
-        Many small commits fragment a Lance table and slow reads 5-7x; this brings it back.
+        Many small commits fragment a Lance table and slow reads 5-7x; this brings it back,
+        rewriting only the small fragments (``storage.compaction``).
         """
         older = self.cleanup_older_than if cleanup_older_than is None else cleanup_older_than
         for table in (self.memories, self.history, self.accesses):
@@ -265,11 +301,10 @@ class Store:
                 self._rows_at_optimize = rows
             if rows == 0:
                 continue
+            if table is self.history:
+                index_once(table, "memory_id")  # recovery and history() look events up by id
             # A compaction loses the race to any concurrent update/delete of its fragments.
-            retry_on_conflict(
-                functools.partial(table.optimize, cleanup_older_than=older),
-                f"optimize {table.name}",
-            )
+            retry_on_conflict(functools.partial(compact, table, older), f"optimize {table.name}")
             if table is self.memories:
                 with self._lock:
                     self.generation += 1
@@ -300,36 +335,12 @@ class Store:
         )
 
     def reset(self) -> None:
-        """Empty every table but the settings (``Memory.reset``): delete all rows, never drop.
-
-        Other handles and processes keep their tables open across a reset: dropping and
-        recreating the tables under them made their next call fail (``Not found``) and a drop
-        interrupted half way could leave a store that no later open accepts. A delete is an
-        ordinary commit: they see it like any other write, the schema stamp and indexes stay,
-        and a reset that fails part way is finished by calling it again. Memories go first,
-        so a reset stopped after them has removed what it was asked to remove.
-        """
+        """Empty every table but the settings (``Memory.reset``): see ``schema.empty_tables``."""
         self.wait_for_housekeeping()
-        done: list[str] = []
-        tables = [self.memories, self.history, self.accesses]
+        tables = [self.memories, self.history, self.accesses, self.deletions]
         if has_table(self.db, FEEDBACK):  # created by the first feedback (storage.annotations)
             tables.append(self.db.open_table(FEEDBACK))
-        for table in tables:
-            try:
-                retry_on_conflict(functools.partial(table.delete, "true"), f"reset {table.name}")
-            except Exception as exc:
-                if not done:
-                    raise
-                raise PartialWriteError(
-                    f"reset emptied {', '.join(done)}, but emptying {table.name} failed and "
-                    f"left that table as it was. Call reset() again once the cause is fixed; "
-                    f"it finishes the job. Cause: {exc}",
-                    committed={"reset": list(done)},
-                    result=None,
-                ) from exc
-            done.append(table.name)
-            if table is self.memories:
-                self._after_commit()
+        empty_tables(tables, self._after_commit)
         self.scopes.clear()
 
     def close(self) -> None:
@@ -341,3 +352,4 @@ class Store:
         self._bg.shutdown(wait=True)
         self._reader.close()
         self.scopes.clear()
+

@@ -81,8 +81,8 @@ def terms(text: str) -> list[str]:
 def _counts(text: str) -> tuple[tuple[str, ...], tuple[int, ...], int]:
     """A document's distinct terms, their frequencies and its length, cached by text.
 
-    A scope is re-read after every write, and all but the new memories were analysed
-    before: this keeps rebuilding its index to assembling arrays.
+    A scope re-read after another process's commit, an update or a delete was mostly
+    analysed before: this keeps its rebuild to assembling arrays. Own appends never re-read.
     """
     counts: dict[str, int] = {}
     words = terms(text)
@@ -91,48 +91,155 @@ def _counts(text: str) -> tuple[tuple[str, ...], tuple[int, ...], int]:
     return tuple(counts), tuple(counts.values()), len(words)
 
 
+#: Postings appended since the last flattening, beyond which they are merged into the flat
+#: arrays: at least this many, and at least a quarter of the flat ones, so the merge (numpy
+#: only, nothing re-analysed) costs O(1) amortised per appended document.
+_TAIL_MIN = 2048
+
+
+class _Postings:
+    """Postings as of one flattening: flat arrays sorted by term, plus a per-term tail.
+
+    Readers take the whole object at once, so they never see half a flattening; the tail
+    only ever grows at the end (documents in increasing order), which readers cut by count.
+    """
+
+    __slots__ = ("docs", "starts", "tail", "tail_size", "tf")
+
+    def __init__(
+        self,
+        docs: npt.NDArray[np.int64],
+        tf: npt.NDArray[np.float32],
+        starts: npt.NDArray[np.int64],
+    ) -> None:
+        self.docs = docs
+        self.tf = tf
+        self.starts = starts
+        self.tail: dict[int, tuple[list[int], list[int]]] = {}
+        self.tail_size = 0
+
+    def of(self, tid: int, n: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """Documents (< ``n``) containing term ``tid``, ascending, and the term's counts."""
+        if tid + 1 < len(self.starts):
+            lo, hi = int(self.starts[tid]), int(self.starts[tid + 1])
+            docs, tf = self.docs[lo:hi], self.tf[lo:hi]
+        else:
+            docs, tf = _NO_DOCS, _NO_TF
+        more = self.tail.get(tid)
+        if more is not None:
+            k = len(more[1])  # counts first: a concurrent append extends docs before counts
+            docs = np.concatenate([docs, np.asarray(more[0][:k], dtype=np.int64)])
+            tf = np.concatenate([tf, np.asarray(more[1][:k], dtype=np.float32)])
+        if len(docs) and docs[-1] >= n:
+            cut = int(np.searchsorted(docs, n))
+            docs, tf = docs[:cut], tf[:cut]
+        return docs, tf
+
+
+_NO_DOCS = np.zeros(0, dtype=np.int64)
+_NO_TF = np.zeros(0, dtype=np.float32)
+
+
 class TextIndex:
-    """An inverted index over a fixed list of texts; immutable once built.
+    """An inverted index over a list of texts that only grows at the end.
+
+    Built once from a scope's rows, then extended by this process's own appends
+    (``extend``) without touching what is indexed already. A search scores a prefix of the
+    documents, some possibly dead (``scores(..., n, alive)``), exactly as an index rebuilt
+    over the live documents of that prefix would: BM25's N, document frequencies and
+    average length are taken over them, per query term, from the postings the query reads.
 
     Postings are stored flat, sorted by term (one array of documents and one of
     frequencies, sliced per term) rather than two arrays per term: a numpy array costs
     ~100 bytes of overhead, and a scope of a thousand memories has a few thousand terms.
     """
 
-    def __init__(self, texts: Sequence[str]) -> None:
-        vocab: dict[str, int] = {}
-        term_ids: list[int] = []
-        docs: list[int] = []
-        freqs: list[int] = []
-        lengths = np.zeros(len(texts), dtype=np.float32)
-        for doc, text in enumerate(texts):
-            words, counts, length = _counts(text)
-            lengths[doc] = length
-            term_ids.extend(vocab.setdefault(w, len(vocab)) for w in words)
-            docs.extend([doc] * len(words))
-            freqs.extend(counts)
-        self.size = len(texts)
-        total = float(lengths.sum())
-        avgdl = total / self.size if self.size and total else 1.0
-        # BM25's length normalisation per document, computed once.
-        self._norm = (K1 * (1.0 - B + B * lengths / avgdl)).astype(np.float32)
-        tids = np.asarray(term_ids, dtype=np.int64)
-        order = np.argsort(tids, kind="stable")
-        self._docs = np.asarray(docs, dtype=np.int64)[order]
-        self._tf = np.asarray(freqs, dtype=np.float32)[order]
-        self._starts = np.zeros(len(vocab) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(tids, minlength=len(vocab)), out=self._starts[1:])
-        self._vocab = vocab
+    def __init__(self, texts: Sequence[str] = ()) -> None:
+        self._vocab: dict[str, int] = {}
+        self._lengths = np.zeros(max(16, len(texts)), dtype=np.float32)
+        self.size = 0
+        self.total_length = 0.0
+        self._postings = _Postings(_NO_DOCS, _NO_TF, np.zeros(1, dtype=np.int64))
+        self.extend(texts)
 
-    def scores(self, query: str) -> npt.NDArray[np.float32]:
-        """BM25 of every document for ``query`` (0 where no query term occurs)."""
-        out = np.zeros(self.size, dtype=np.float32)
+    def extend(self, texts: Sequence[str]) -> None:
+        """Index ``texts`` as the next documents; one writer at a time (the caller's lock)."""
+        if not texts:
+            return
+        need = self.size + len(texts)
+        if need > len(self._lengths):
+            grown = np.zeros(max(need, 2 * len(self._lengths)), dtype=np.float32)
+            grown[: self.size] = self._lengths[: self.size]
+            self._lengths = grown
+        post = self._postings
+        vocab = self._vocab
+        for text in texts:
+            words, counts, length = _counts(text)
+            doc = self.size
+            self._lengths[doc] = length
+            for word, count in zip(words, counts, strict=True):
+                tid = vocab.setdefault(word, len(vocab))
+                entry = post.tail.get(tid)
+                if entry is None:
+                    entry = post.tail[tid] = ([], [])
+                entry[0].append(doc)
+                entry[1].append(count)
+            post.tail_size += len(words)
+            self.total_length += length
+            self.size = doc + 1
+        if post.tail_size >= max(_TAIL_MIN, len(post.docs) // 4):
+            self._flatten()
+
+    def length(self, doc: int) -> float:
+        """Document ``doc``'s length in terms (BM25's document length)."""
+        return float(self._lengths[doc])
+
+    def _flatten(self) -> None:
+        """Merge the tail into new flat arrays (the old object stays valid for readers)."""
+        post = self._postings
+        tids = [np.repeat(np.arange(len(post.starts) - 1), np.diff(post.starts))]
+        docs, tfs = [post.docs], [post.tf]
+        for tid, (d, f) in post.tail.items():
+            tids.append(np.full(len(d), tid, dtype=np.int64))
+            docs.append(np.asarray(d, dtype=np.int64))
+            tfs.append(np.asarray(f, dtype=np.float32))
+        all_tids = np.concatenate(tids)
+        order = np.argsort(all_tids, kind="stable")  # within a term, documents stay ascending
+        starts = np.zeros(len(self._vocab) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(all_tids, minlength=len(self._vocab)), out=starts[1:])
+        self._postings = _Postings(np.concatenate(docs)[order], np.concatenate(tfs)[order], starts)
+
+    def scores(
+        self,
+        query: str,
+        n: int | None = None,
+        alive: npt.NDArray[np.bool_] | None = None,
+        live: int | None = None,
+        live_length: float | None = None,
+    ) -> npt.NDArray[np.float32]:
+        """BM25 of the first ``n`` documents for ``query`` (0 where no query term occurs).
+
+        ``alive`` (length ``n``) marks the documents that count; ``live`` and
+        ``live_length`` are their number and total length. Dead ones score 0.
+        """
+        if n is None:
+            n, live, live_length = self.size, self.size, self.total_length
+        assert live is not None and live_length is not None
+        out = np.zeros(n, dtype=np.float32)
+        avgdl = live_length / live if live and live_length else 1.0
+        post, lengths = self._postings, self._lengths
         for word in terms(query):  # a repeated query word counts again, as in LanceDB
             tid = self._vocab.get(word)
             if tid is None:
                 continue
-            lo, hi = int(self._starts[tid]), int(self._starts[tid + 1])
-            docs, tf = self._docs[lo:hi], self._tf[lo:hi]
-            idf = math.log(1.0 + (self.size - (hi - lo) + 0.5) / (hi - lo + 0.5))
-            out[docs] += idf * tf * (K1 + 1.0) / (tf + self._norm[docs])
+            docs, tf = post.of(tid, n)
+            if alive is not None and len(docs):
+                keep = alive[docs]
+                docs, tf = docs[keep], tf[keep]
+            df = len(docs)
+            if df == 0:
+                continue
+            idf = math.log(1.0 + (live - df + 0.5) / (df + 0.5))
+            norm = K1 * (1.0 - B + B * lengths[docs] / avgdl)
+            out[docs] += idf * tf * (K1 + 1.0) / (tf + norm)
         return out
