@@ -189,7 +189,8 @@ def _markdown(result: dict[str, Any], path: Path) -> None:
             )
         lines += ["", "By category, recall@1 / @5 / @10:", ""]
         for name, r in result["recall"].items():
-            parts = [f"{c}: {v['@1']} / {v['@5']} / {v['@10']}" for c, v in r["by_category"].items()]
+            cats = r["by_category"].items()
+            parts = [f"{c}: {v['@1']} / {v['@5']} / {v['@10']}" for c, v in cats]
             lines.append(f"- {name}: " + "; ".join(parts))
         lines.append("")
     lines += ["Disagreements with the labels:", ""]

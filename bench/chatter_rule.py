@@ -22,6 +22,7 @@ __all__ = ["chatter_reason"]
 # " - "; the terminator is kept to tell questions apart. Emoticons and emoji alone are "empty".
 _SENTENCE = re.compile(r"(?:[^.!?\n\s-]|\s(?!-\s)|-)+[.!?]*|[.!?]+")
 
+
 # Words that open a sentence without saying anything, each with the kind it signals; they are
 # stripped repeatedly, with a vocative name ("Wow, Maria, ..."), before the rest is looked at.
 # A sentence that is nothing but openers is chatter of the first opener's kind.
@@ -52,7 +53,8 @@ _OPENERS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"missed you",
             r"nice to (?:meet|see|chat with|talk to) you",
             r"good to (?:see|hear from|chat with|talk to) you",
-            r"(?:it's |it was )?(?:great|good|nice|so good) (?:talking|chatting|to chat|to talk|catching up|to catch up)(?: (?:to|with) you)?",
+            r"(?:it's |it was )?(?:great|good|nice|so good) "
+            r"(?:talking|chatting|to chat|to talk|catching up|to catch up)(?: (?:to|with) you)?",
             r"(?:just )?wanted to say hi",
             r"have (?:a (?:good|great|nice) (?:one|day|night|time)|fun|a blast)",
         ),
