@@ -33,8 +33,6 @@ from pathlib import Path
 from typing import Any
 
 from mem_integrations import Memory, MemoryConfig
-from mem_integrations.core import extraction
-from mem_integrations.core import memory as memory_module
 from mem_integrations.core.messages import Message
 from mem_integrations.testing import FrozenClock, HashEmbedder, ScriptedLLM
 
@@ -243,12 +241,7 @@ def _facts(session: Session) -> dict[str, Any]:
 
 
 def _memory(mode: str, uri: str, llm: ScriptedLLM | None, embedder: Any) -> Memory:
-    fields = MemoryConfig.model_fields
-    extra = {"extraction_mode": mode} if "extraction_mode" in fields else {}
-    if not extra:  # until MemoryConfig has the field, pin the mode where Memory calls it
-        memory_module.plan_with_llm = functools.partial(  # type: ignore[assignment]
-            extraction.plan_with_llm, mode=mode
-        )
+    extra = {"extraction_mode": mode}
     return Memory(MemoryConfig(uri=uri, embedder=embedder, llm=llm, clock=FrozenClock(), **extra))
 
 

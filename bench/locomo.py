@@ -34,6 +34,7 @@ from typing import Any
 
 from mem_integrations import Memory, MemoryConfig
 from mem_integrations.core.embeddings import embed_query_checked
+from mem_integrations.core.read.select import where
 from mem_integrations.testing import FrozenClock
 
 KS = (1, 5, 10, 25)
@@ -180,7 +181,8 @@ def product_ranker(store: LoadedStore, q: Question, k: int) -> list[str]:
 
 
 def _where(store: LoadedStore, q: Question) -> str:
-    return store.memory._where(store.memory._check.scope(user_id=store.users[q.conv]), None)
+    engine = store.memory._engine
+    return where(engine, engine.check.scope(user_id=store.users[q.conv]), None)
 
 
 def vector_ranker(store: LoadedStore, q: Question, k: int) -> list[str]:

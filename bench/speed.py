@@ -60,7 +60,7 @@ def fill(uri: str, n: int, pool: np.ndarray, per_user: int = PER_USER) -> dict[s
     t0 = time.perf_counter()
     for a, b in chunks(n, FILL_CHUNK):
         texts = synthetic_texts(b - a, seed=a, start=a)
-        m.store.append(memory_rows(m._schema, texts, emb.array(b - a), users[a:b], now))
+        m.store.append(memory_rows(m._engine.schema, texts, emb.array(b - a), users[a:b], now))
     t_write = time.perf_counter() - t0
     m.store.wait_for_housekeeping()
     t1 = time.perf_counter()

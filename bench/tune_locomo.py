@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from mem_integrations.core import ranking
 from mem_integrations.core.embeddings import embed_query_checked
+from mem_integrations.core.read import ranking
+from mem_integrations.core.read.select import where as scope_where
 
 from .locomo import HEADLINE_CATEGORIES, KS, build_store, locomo_path, questions
 
@@ -32,7 +33,7 @@ def candidates(store: Any, qs: list[Any]) -> list[dict[str, Any]]:
     out = []
     for q in qs:
         text = q.text
-        where = m._where(m._check.scope(user_id=store.users[q.conv]), None)
+        where = scope_where(m._engine, m._engine.check.scope(user_id=store.users[q.conv]), None)
         qv = embed_query_checked(m.embedder, text)
         vec = m.store.vector_search(qv, where, POOL, ["id", "vector"]).to_pylist()
         fts = m.store.text_search(text, where, POOL, ["id", "vector"]).to_pylist()

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from mem_integrations import Memory
-from mem_integrations.core.recovery import RECOVERED_PREFIX, visible
+from mem_integrations.core.storage.recovery import RECOVERED_PREFIX, visible
 from reliability.workers import crash_writer, open_memory, read_log
 
 SPAWN = mp.get_context("spawn")

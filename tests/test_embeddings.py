@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mem_integrations.core import embeddings as emb
 from mem_integrations.core.embeddings import (
     Embedder,
     MiniLMEmbedder,
@@ -15,6 +14,7 @@ from mem_integrations.core.embeddings import (
     embed_documents_checked,
     embed_query_checked,
 )
+from mem_integrations.core.embeddings import minilm as emb
 from mem_integrations.core.errors import EmbeddingError
 
 

@@ -21,8 +21,8 @@ from mem_integrations import (
     Scope,
     ValidationError,
 )
-from mem_integrations.core import prompts as P
 from mem_integrations.core.extraction import plan_with_llm
+from mem_integrations.core.extraction import prompts as P
 from mem_integrations.core.messages import Message
 from mem_integrations.testing import FrozenClock, HashEmbedder, ScriptedLLM
 

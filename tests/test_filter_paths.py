@@ -63,7 +63,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         }
         for r, v in zip(FILTER_ROWS, vectors, strict=True)
     ]
-    m.store.append(m._rows(rows))
+    m.store.append(m._engine.rows(rows))
     m.close()
     # A pristine copy nobody opens: the delete test copies it while `mem` may be writing
     # access records into `uri` in the background.

@@ -18,7 +18,7 @@ from mem_integrations import (
     ScopeRequiredError,
     ValidationError,
 )
-from mem_integrations.core import store as store_module
+from mem_integrations.core.storage import reader as store_module
 from mem_integrations.testing import FrozenClock, HashEmbedder
 from reliability.checks import assert_own_writes_searchable
 

@@ -16,7 +16,7 @@ import pytest
 from lancedb.index import FTS
 
 from mem_integrations import Memory, MemoryConfig
-from mem_integrations.core.text_index import STOP_WORDS, TextIndex, terms
+from mem_integrations.core.storage.text_index import STOP_WORDS, TextIndex, terms
 from mem_integrations.testing import FrozenClock, HashEmbedder
 
 DOCS = [

@@ -17,7 +17,7 @@ from .core.errors import (
     StoreError,
     ValidationError,
 )
-from .core.llm import StructuredLLM
+from .core.extraction.llm import StructuredLLM
 from .core.memory import Memory
 from .core.records import AddEvent, AddResult, HistoryEvent, MemoryRecord, Page, Scope, SearchHit
 

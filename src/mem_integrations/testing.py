@@ -2,7 +2,7 @@
 
 - :class:`HashEmbedder`: deterministic bag-of-words vectors; texts sharing words are similar.
 - :class:`FrozenClock`: a clock that only moves when told to.
-- :class:`ScriptedLLM`: returns queued structured outputs (see ``core.llm``).
+- :class:`ScriptedLLM`: returns queued structured outputs (see ``core.extraction.llm``).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from .core.clock import utc
-from .core.llm import LLMUsage
+from .core.extraction.llm import LLMUsage
+from .core.extraction.prompts import MEMORIES_HEADER
 from .core.messages import Message
-from .core.prompts import MEMORIES_HEADER
 
 __all__ = ["FrozenClock", "HashEmbedder", "ScriptedCall", "ScriptedLLM"]
 
@@ -93,14 +93,15 @@ class ScriptedCall:
 class ScriptedLLM:
     """A fake LLM that plays back queued answers, for tests, docs and cookbooks.
 
-    Implements ``core.llm.StructuredLLM``. Each call takes the next queued answer: a pydantic
-    object, a dict, a JSON string (malformed ones included, to exercise the retry), an exception
-    to raise, or a callable ``(schema, messages) -> answer`` for answers that depend on the
-    prompt (see :meth:`memory_ids`). When the queue is empty it returns ``default`` if one was
-    given and raises ``LookupError`` otherwise, so an unexpected extra call fails loudly.
+    Implements ``core.extraction.llm.StructuredLLM``. Each call takes the next queued answer: a
+    pydantic object, a dict, a JSON string (malformed ones included, to exercise the retry),
+    an exception to raise, or a callable ``(schema, messages) -> answer`` for answers that
+    depend on the prompt (see :meth:`memory_ids`). When the queue is empty it returns
+    ``default`` if one was given and raises ``LookupError`` otherwise, so an unexpected extra
+    call fails loudly.
 
     ``calls`` keeps every exchange; ``usage`` counts calls and estimated tokens
-    (``core.llm.estimate_tokens``), which is what the extraction benchmark reports.
+    (``core.extraction.llm.estimate_tokens``), which is what the extraction benchmark reports.
     """
 
     def __init__(self, answers: Iterable[Any] = (), *, default: Any = None) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mem_integrations import Memory
-from mem_integrations.core.recovery import visible
+from mem_integrations.core.storage.recovery import visible
 
 from .workers import expected_state, mixed_writer, open_memory, read_log
 

@@ -41,7 +41,7 @@ class MemoryConfig(BaseModel):
     """Everything a ``Memory`` needs to know about its store.
 
     ``embedder`` and ``llm`` accept any object that satisfies the core protocols
-    (``core.embeddings.Embedder`` and ``core.llm.StructuredLLM``); the framework adapters
+    (``core.embeddings.Embedder`` and ``core.extraction.llm.StructuredLLM``); the framework adapters
     turn LangChain and LlamaIndex objects into those. ``None`` for ``embedder`` means the
     bundled offline MiniLM model; ``None`` for ``llm`` means verbatim storage.
     """

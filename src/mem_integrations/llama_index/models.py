@@ -32,7 +32,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from pydantic import BaseModel
 
-from ..core.llm import LLMUsage, StructuredOutputError, model_label
+from ..core.extraction.llm import LLMUsage, StructuredOutputError, model_label
 from ..core.messages import Message
 
 __all__ = ["LlamaIndexEmbedder", "LlamaIndexLLM"]

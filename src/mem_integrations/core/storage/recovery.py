@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from .clock import Clock
+from ..clock import Clock
 
 __all__ = ["RECOVERED_PREFIX", "reconcile", "visible"]
 

@@ -1,6 +1,7 @@
 """LLM fact extraction and reconciliation (ADD / UPDATE / DELETE / NONE).
 
-``Memory.add`` turns messages into a list of :class:`Operation` and applies them in one commit.
+The write path (``write.add``) turns messages into a list of :class:`Operation` and applies
+them in one commit.
 Without an LLM the operations are verbatim ADDs; with one, :func:`plan_with_llm` asks it.
 
 Two pipelines share the prompts, schemas and safety rules:
@@ -23,18 +24,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, get_args
+from typing import Any, Literal, Protocol, TypeVar, cast, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..clock import Clock
+from ..config import Limits, MemoryConfig
+from ..errors import ExtractionError, ValidationError
+from ..messages import Message, is_agent_only, storable_messages
+from ..records import Scope, SearchHit
 from . import prompts as P
-from .errors import ExtractionError, ValidationError
 from .llm import StructuredLLM, validate_output
-from .messages import Message, is_agent_only, storable_messages
-from .records import Scope, SearchHit
-
-if TYPE_CHECKING:
-    from .memory import Memory
 
 __all__ = [
     "ExtractionMode",
@@ -42,6 +42,7 @@ __all__ = [
     "MemoryAction",
     "MemoryPlan",
     "Operation",
+    "PlanContext",
     "ask",
     "plan_with_llm",
 ]
@@ -49,6 +50,23 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ExtractionMode = Literal["single", "two_step"]
+
+
+class PlanContext(Protocol):
+    """What planning needs from its caller; ``Memory`` satisfies it, so does the write path.
+
+    Planning receives this rather than importing the facade: data flows one way.
+    """
+
+    llm: Any
+    config: MemoryConfig
+    clock: Clock
+    limits: Limits
+
+    def search_hits(self, query: str, **kwargs: Any) -> list[SearchHit]:
+        """The scope's memories most similar to ``query`` (``Memory.search_hits``'s args)."""
+        ...
+
 EventName = Literal["ADD", "UPDATE", "DELETE", "NONE"]
 T = TypeVar("T", bound=BaseModel)
 
@@ -209,7 +227,9 @@ def _queries(texts: Sequence[str], max_chars: int) -> list[str]:
     return [t[:max_chars] for t in texts]
 
 
-def _related(memory: Memory, scope: Scope, texts: Sequence[str], per_query: int) -> list[SearchHit]:
+def _related(
+    memory: PlanContext, scope: Scope, texts: Sequence[str], per_query: int
+) -> list[SearchHit]:
     """Find the scope's memories most similar to any of ``texts`` (deduplicated, in order)."""
     found: dict[str, SearchHit] = {}
     for query in _queries(texts, memory.limits.max_text_chars):
@@ -275,7 +295,7 @@ def to_operations(
 
 
 def plan_with_llm(
-    memory: Memory,
+    memory: PlanContext,
     messages: Sequence[Message],
     scope: Scope,
     *,

@@ -17,8 +17,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from . import filters as F
-from .records import MemoryRecord, Scope
+from .. import filters as F
+from ..records import MemoryRecord, Scope
 
 __all__ = [
     "RECORD_COLUMNS",

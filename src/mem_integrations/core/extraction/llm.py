@@ -26,7 +26,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel
 
-from .messages import Message
+from ..messages import Message
 
 __all__ = [
     "LLMUsage",

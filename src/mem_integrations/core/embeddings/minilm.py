@@ -1,12 +1,8 @@
-"""Sentence embeddings: the ``Embedder`` protocol and the offline MiniLM default.
+"""The offline default embedder: all-MiniLM-L6-v2, int8 ONNX, pinned by SHA256.
 
-The store calls :func:`embed_documents_checked` on every write, so a misbehaving custom
-embedder is caught before a vector of the wrong shape (or a NaN) reaches LanceDB, where it
-would silently poison every later search.
-
-The default model runs fully offline: the ONNX file and the tokenizer come from installed
-packages (or paths given explicitly), both pinned by SHA256 here, so the vectors a store was
-built with cannot drift underneath it. Nothing in this module touches the network.
+The ONNX file and the tokenizer come from installed packages (or paths given explicitly),
+both pinned here, so the vectors a store was built with cannot drift underneath it. Nothing in
+this module touches the network.
 """
 
 from __future__ import annotations
@@ -18,22 +14,14 @@ import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
-from mem_integrations.core.errors import EmbeddingError
+from ..errors import EmbeddingError
+from .base import FloatMatrix
 
-__all__ = [
-    "MODEL_ENV_VAR",
-    "TOKENIZER_ENV_VAR",
-    "Embedder",
-    "MiniLMEmbedder",
-    "default_embedder",
-    "embed_documents_checked",
-    "embed_query_checked",
-]
+__all__ = ["MODEL_ENV_VAR", "TOKENIZER_ENV_VAR", "MiniLMEmbedder", "default_embedder"]
 
 MODEL_ENV_VAR = "MEM_INTEGRATIONS_MODEL_PATH"
 TOKENIZER_ENV_VAR = "MEM_INTEGRATIONS_TOKENIZER_PATH"
@@ -47,74 +35,6 @@ _TOKENIZER_RELPATH = ("embeddings", "data", "all-MiniLM-L6-v2-onnx-int8", "token
 _DIM = 384
 _MAX_TOKENS = 256  # what sentence-transformers uses for this model; the file says 128
 _BATCH = 32
-
-FloatMatrix = npt.NDArray[np.float32]
-
-
-@runtime_checkable
-class Embedder(Protocol):
-    """What the store needs from an embedding model; any object with these members works."""
-
-    dim: int
-    model_id: str
-
-    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
-        """Embed texts to be stored."""
-        ...
-
-    def embed_query(self, text: str) -> list[float]:
-        """Embed a search query (asymmetric models may treat it differently)."""
-        ...
-
-
-def _as_checked_matrix(raw: Any, n: int, dim: int, who: str) -> FloatMatrix:
-    """Validate untrusted embedder output, since the store cannot repair bad vectors later."""
-    try:
-        arr = np.asarray(raw, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise EmbeddingError(f"{who} returned something that is not a numeric matrix") from exc
-    if arr.ndim != 2 or arr.shape != (n, dim):
-        raise EmbeddingError(
-            f"{who} returned shape {arr.shape}, expected ({n}, {dim}) for {n} text(s)"
-        )
-    if not np.isfinite(arr).all():
-        raise EmbeddingError(f"{who} returned NaN or infinite values")
-    return arr
-
-
-def embed_documents_checked(embedder: Embedder, texts: Sequence[str]) -> FloatMatrix:
-    """Embed ``texts`` and guarantee a finite float32 ``(len(texts), embedder.dim)`` matrix."""
-    if isinstance(texts, str):
-        raise EmbeddingError("texts must be a sequence of strings, not a single string")
-    texts = list(texts)
-    if not texts:
-        return np.zeros((0, embedder.dim), dtype=np.float32)
-    who = f"embedder {embedder.model_id!r}"
-    try:
-        raw = embedder.embed_documents(texts)
-    except EmbeddingError:
-        raise
-    except Exception as exc:
-        raise EmbeddingError(f"{who} failed: {exc}") from exc
-    return _as_checked_matrix(raw, len(texts), embedder.dim, who)
-
-
-def embed_query_checked(embedder: Embedder, text: str) -> npt.NDArray[np.float32]:
-    """Embed one query and guarantee a finite float32 vector of ``embedder.dim``."""
-    who = f"embedder {embedder.model_id!r}"
-    try:
-        raw = embedder.embed_query(text)
-    except EmbeddingError:
-        raise
-    except Exception as exc:
-        raise EmbeddingError(f"{who} failed: {exc}") from exc
-    try:
-        vec = np.asarray(raw, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise EmbeddingError(f"{who} returned something that is not a numeric vector") from exc
-    matrix = vec.reshape(1, -1) if vec.ndim == 1 else vec
-    row: npt.NDArray[np.float32] = _as_checked_matrix(matrix, 1, embedder.dim, who)[0]
-    return row
 
 
 def _sha256(path: Path) -> str:

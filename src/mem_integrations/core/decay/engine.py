@@ -1,257 +1,34 @@
-"""Recency decay: a soft ranking bias that favours memories used lately.
+"""The decay engine: applies the curve to hits, caches access times, records accesses.
 
-Nothing is hidden or deleted. At search time each candidate's relevance is multiplied by a
-factor between ``floor`` (0.3) and ``ceiling`` (1.5) computed from its last accesses; the
-result is clamped to [0, 1]. The curve is base-level activation from ACT-R squashed into the
-band::
-
-    x      = sum over the last 20 accesses j of (half_life / (weight * age_j)) ** shape
-    factor = floor + (ceiling - floor) * x / (1 + x)
-
-A single touch ``half_life`` ago lands halfway between floor and ceiling; just now gives the
-ceiling; the tail falls like a power law, so "idle for weeks" is near the floor but a memory
-used many times keeps more of its boost than one used once. A memory never accessed counts its
-``updated_at`` as one touch. ``weight`` comes from the memory's categories (0 stops time for
-that category, 0.5 halves its speed); it is the slowest of the listed categories, 1 otherwise.
-
-:func:`decay_factor` and :func:`decay_score` are the pure curve. :class:`DecayEngine` applies
-it to search hits, keeps a bounded per-process cache of access times so search pays no extra
-query for memories it has seen, and records accesses on one background thread that writes them
-in batches to the separate ``accesses`` table (never the memories table).
+See the package docstring for the curve itself.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from lancedb.index import BTree
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .clock import Clock, utc
-from .errors import ConfigurationError
-from .filters import sql_string, sql_timestamp
-from .records import SearchHit
+from ..clock import Clock
+from ..filters import sql_string, sql_timestamp
+from ..records import SearchHit
+from .curve import epoch_seconds, memory_factor
+from .settings import DecaySettings
 
-__all__ = [
-    "DecayEngine",
-    "DecaySettings",
-    "category_weight",
-    "decay_factor",
-    "decay_score",
-    "item_from_record",
-]
+__all__ = ["DecayEngine"]
 
 log = logging.getLogger(__name__)
 
-#: Ages are floored at this fraction of the half-life, so the power never overflows.
-_MIN_RATIO = 1e-9
 #: Ids per ``memory_id IN (...)`` query when loading access history.
 _LOAD_CHUNK = 500
-
-
-class DecaySettings(BaseModel):
-    """The band, speed and bookkeeping of decay; the defaults are Mem0's behaviour.
-
-    ``half_life`` is the idle time after which a memory touched once sits halfway between
-    floor and ceiling (0.9× by default); ``shape`` is how sharply it falls around that point.
-    ``category_weights`` scales the clock per category: ``{"health": 0.0}`` never decays,
-    ``{"health": 0.25}`` decays four times slower, ``{"small_talk": 3.0}`` three times faster.
-    The remaining fields tune the access recorder and rarely need changing.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    floor: float = Field(default=0.3, gt=0.0, le=1.0)
-    ceiling: float = Field(default=1.5, ge=1.0, le=10.0)
-    half_life: timedelta = timedelta(days=3)
-    shape: float = Field(default=1.0, ge=0.2, le=5.0)
-    max_accesses: int = Field(default=20, ge=1, le=1000)
-    category_weights: dict[str, float] = Field(default_factory=dict)
-    #: write buffered access records once this many are waiting...
-    flush_rows: int = Field(default=512, ge=1, le=100_000)
-    #: ...or after this long, whichever comes first.
-    flush_interval: timedelta = timedelta(seconds=2)
-    #: at most this many unwritten records are held; beyond it the oldest are dropped.
-    max_pending: int = Field(default=20_000, ge=1)
-    #: memories whose access times are cached per process (0 disables the cache).
-    cache_size: int = Field(default=20_000, ge=0)
-    #: cached access times are re-read after this long, to see other processes' accesses.
-    cache_ttl: timedelta = timedelta(minutes=15)
-    #: the accesses table is compacted (and its index refreshed) after this many writes.
-    compact_every: int = Field(default=50, ge=1)
-    #: the accesses table is pruned to ``max_accesses`` per memory after this many writes.
-    prune_every: int = Field(default=50_000, ge=1)
-
-    @field_validator("half_life")
-    @classmethod
-    def _half_life_range(cls, value: timedelta) -> timedelta:
-        if not timedelta(seconds=1) <= value <= timedelta(days=3650):
-            raise ValueError("half_life must be between 1 second and 10 years")
-        return value
-
-    @field_validator("flush_interval", "cache_ttl")
-    @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError("must be a positive duration")
-        return value
-
-    @field_validator("category_weights")
-    @classmethod
-    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
-        for name, weight in value.items():
-            if not name.strip():
-                raise ValueError("category names must be non-empty")
-            if not math.isfinite(weight) or not 0.0 <= weight <= 100.0:
-                raise ValueError(f"weight of {name!r} must be in [0, 100], got {weight!r}")
-        return value
-
-    @model_validator(mode="after")
-    def _buffer(self) -> DecaySettings:
-        if self.max_pending < self.flush_rows:
-            raise ValueError("max_pending must be at least flush_rows")
-        return self
-
-    @classmethod
-    def coerce(cls, value: Any) -> DecaySettings:
-        """Accept ``None`` (defaults), a ``DecaySettings`` or a dict of its fields."""
-        if value is None:
-            return cls()
-        if isinstance(value, cls):
-            return value
-        if isinstance(value, Mapping):
-            try:
-                return cls.model_validate(dict(value))
-            except ValueError as exc:
-                raise ConfigurationError(f"invalid decay_settings: {exc}") from exc
-        raise ConfigurationError(
-            f"decay_settings must be a DecaySettings, a dict or None, got {type(value).__name__}"
-        )
-
-
-DEFAULT_SETTINGS = DecaySettings()
-
-
-# ---------------------------------------------------------------------------------------------
-# The curve (pure)
-# ---------------------------------------------------------------------------------------------
-
-
-def category_weight(categories: Iterable[str], settings: DecaySettings = DEFAULT_SETTINGS) -> float:
-    """How fast a memory's clock runs: the slowest of its weighted categories, else 1."""
-    weights = [settings.category_weights[c] for c in categories if c in settings.category_weights]
-    return min(weights) if weights else 1.0
-
-
-def _factor(times: Iterable[float], now: float, weight: float, s: DecaySettings) -> float:
-    """The curve on epoch seconds; ``times`` are the (at most ``max_accesses``) touches."""
-    half = s.half_life.total_seconds()
-    x = 0.0
-    for t in times:
-        ratio = max(now - t, 0.0) * weight / half
-        if ratio <= 0.0:
-            return s.ceiling
-        x += max(ratio, _MIN_RATIO) ** -s.shape
-    if x == 0.0:
-        return 1.0  # no evidence at all: leave relevance alone
-    return s.floor + (s.ceiling - s.floor) / (1.0 + 1.0 / x)
-
-
-def _epoch(value: datetime) -> float:
-    return utc(value).timestamp()
-
-
-def _memory_factor(
-    times: Sequence[float],
-    updated_at: datetime | None,
-    now: float,
-    categories: Iterable[str],
-    s: DecaySettings,
-) -> float:
-    """The factor from sorted access times, falling back to ``updated_at`` as one touch."""
-    recent = list(times[-s.max_accesses :])
-    if not recent and updated_at is not None:
-        recent = [_epoch(updated_at)]
-    return _factor(recent, now, category_weight(categories, s), s)
-
-
-def decay_factor(
-    accessed_at: Sequence[datetime],
-    updated_at: datetime | None,
-    now: datetime,
-    *,
-    categories: Iterable[str] = (),
-    settings: DecaySettings | None = None,
-) -> float:
-    """The multiplier in ``[floor, ceiling]`` for a memory with these access times.
-
-    Only the latest ``max_accesses`` times count. With no accesses, ``updated_at`` is one
-    touch; with neither, the factor is 1 (no evidence, no bias).
-    """
-    s = settings or DEFAULT_SETTINGS
-    times = sorted(_epoch(t) for t in accessed_at)
-    return _memory_factor(times, updated_at, _epoch(now), categories, s)
-
-
-def decay_score(
-    relevance: float,
-    accessed_at: Sequence[datetime],
-    updated_at: datetime | None,
-    now: datetime,
-    *,
-    categories: Iterable[str] = (),
-    settings: DecaySettings | None = None,
-) -> float:
-    """Relevance times :func:`decay_factor`, clamped to [0, 1] (the public score's range)."""
-    factor = decay_factor(accessed_at, updated_at, now, categories=categories, settings=settings)
-    return min(1.0, max(0.0, float(relevance) * factor))
-
-
-#: Relevance assumed for an item that carries neither ``relevance`` nor a score.
-NEUTRAL_RELEVANCE = 0.5
-
-RescoreItem = tuple[str, float, datetime | None, list[str]]
-
-
-def item_from_record(memory_id: str, record: Mapping[str, Any], score: Any = None) -> RescoreItem:
-    """What :meth:`DecayEngine.rescore` needs, read from a record dict that crossed a framework.
-
-    The reranker nodes get documents or nodes whose metadata is a Mem0-shaped record. The
-    relevance is the pre-decay ``relevance`` when present, else ``score``, else
-    :data:`NEUTRAL_RELEVANCE`; ``updated_at`` may be an ISO string; anything unusable is
-    ignored, so an item that did not come from the store keeps a factor of 1.
-    """
-    relevance = record.get("relevance", score if score is not None else record.get("score"))
-    if (
-        isinstance(relevance, bool)
-        or not isinstance(relevance, (int, float))
-        or not math.isfinite(relevance)
-    ):
-        relevance = NEUTRAL_RELEVANCE
-    updated = record.get("updated_at")
-    if isinstance(updated, str):
-        try:
-            updated = datetime.fromisoformat(updated)
-        except ValueError:
-            updated = None
-    cats = record.get("categories")
-    categories = [c for c in cats if isinstance(c, str)] if isinstance(cats, list) else []
-    when = updated if isinstance(updated, datetime) else None
-    return memory_id, float(relevance), when, categories
-
-
-# ---------------------------------------------------------------------------------------------
-# The engine: cache, background recorder, pruning
-# ---------------------------------------------------------------------------------------------
 
 
 class DecayEngine:
@@ -301,7 +78,7 @@ class DecayEngine:
         engine recorded for each item, so the scores are those the search itself would give.
         """
         s = settings or self.settings
-        now = _epoch(self.clock.now())
+        now = epoch_seconds(self.clock.now())
         history = self._access_times([i[0] for i in items])
         out = []
         for memory_id, relevance, updated_at, categories in items:
@@ -311,7 +88,7 @@ class DecayEngine:
                 if last is not None and last in times:
                     times = list(times)
                     del times[len(times) - 1 - times[::-1].index(last)]
-            factor = _memory_factor(times, updated_at, now, categories, s)
+            factor = memory_factor(times, updated_at, now, categories, s)
             out.append(min(1.0, max(0.0, float(relevance) * factor)))
         return out
 
@@ -343,7 +120,7 @@ class DecayEngine:
             if not missing:
                 return out
             wanted = set(missing)
-            pending = Counter((m, _epoch(t)) for m, t in self._pending if m in wanted)
+            pending = Counter((m, epoch_seconds(t)) for m, t in self._pending if m in wanted)
         stored = Counter(self._read_store(missing))
         # A record being written can be in both; a multiset union counts it once.
         merged: dict[str, list[float]] = {i: [] for i in missing}
@@ -392,7 +169,7 @@ class DecayEngine:
         if not ids:
             return
         now = self.clock.now()
-        ts = _epoch(now)
+        ts = epoch_seconds(now)
         s = self.settings
         with self._lock:
             if self._closed:

@@ -37,7 +37,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .clock import utc
+from ..clock import utc
 from .rows import candidate, vector_matrix
 from .text_index import TextIndex
 

@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from .messages import Message
+from ..messages import Message
 
 __all__ = [
     "AGENT_INSTRUCTIONS",

@@ -1,0 +1,103 @@
+"""Options shared by the commands, and opening the store once per command."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
+
+from ..core.config import DEFAULT_URI_ENV, MemoryConfig
+from ..core.filters import SCOPE_FIELDS
+from ..core.memory import Memory
+
+if TYPE_CHECKING:
+    import click
+
+__all__ = [
+    "ScopeArgs",
+    "json_option",
+    "open_memory",
+    "result_rows",
+    "scope_args",
+    "scope_options",
+    "store_options",
+    "uri_option",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def json_option(value: str | None, name: str) -> Any:
+    """A JSON option's value, or a usage error naming the option."""
+    import click
+
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not valid JSON ({exc.msg} at column {exc.colno})",
+                                 param_hint=name) from None  # fmt: skip
+
+
+def scope_options(fn: F) -> F:
+    """Add ``--user-id``, ``--agent-id``, ``--run-id``, ``--app-id``."""
+    import click
+
+    for name in reversed(SCOPE_FIELDS):
+        flag = "--" + name.replace("_", "-")
+        fn = click.option(flag, name, default=None, help=f"Scope: {name}.")(fn)
+    return fn
+
+
+def uri_option(fn: F) -> F:
+    """Add ``--uri`` (also read from the environment)."""
+    import click
+
+    return click.option(
+        "--uri", envvar=DEFAULT_URI_ENV, default=None, show_envvar=True,
+        help="LanceDB URI of the store (default ./.mem_integrations/lancedb).",
+    )(fn)  # fmt: skip
+
+
+def store_options(fn: F) -> F:
+    """Add ``--uri`` and ``--plain``."""
+    import click
+
+    fn = click.option("--plain", is_flag=True, help="Print a readable table, not JSON lines.")(fn)
+    return uri_option(fn)
+
+
+def open_memory(ctx: click.Context, /, uri: str | None) -> Memory:
+    """Open the store once per command and close it when the command ends.
+
+    ``ctx.obj["config"]`` may hold extra ``MemoryConfig`` fields (tests inject a
+    deterministic embedder and a frozen clock this way).
+    """
+    extra = dict((ctx.obj or {}).get("config", {}))
+    if uri:
+        extra["uri"] = uri
+    return ctx.with_resource(Memory(MemoryConfig(**extra)))
+
+
+class ScopeArgs(TypedDict, total=False):
+    """The scope options a command was given, ready for ``**`` into a ``Memory`` method."""
+
+    user_id: str
+    agent_id: str
+    run_id: str
+    app_id: str
+
+
+def scope_args(kw: Mapping[str, Any]) -> ScopeArgs:
+    """The scope options that were given, ready for ``**`` into a ``Memory`` method."""
+    out = ScopeArgs()
+    for k in SCOPE_FIELDS:
+        if kw.get(k) is not None:
+            out[k] = kw[k]  # type: ignore[literal-required]
+    return out
+
+
+def result_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ``results`` list of a Mem0-shaped answer."""
+    return list(result["results"])
