@@ -23,12 +23,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import locomo
+from mem_integrations.core.write.chatter import chatter_reason
 
-try:  # the rule ships in the package; before that it lived beside this script
-    from mem_integrations import chatter_reason
-except ImportError:  # pragma: no cover - phase 1 layout
-    from .chatter_rule import chatter_reason
+from . import locomo
 
 LABELS = Path(__file__).resolve().parent / "data" / "chatter-labels.jsonl"
 RESULTS = Path(__file__).resolve().parent / "results"

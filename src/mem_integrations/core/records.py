@@ -115,20 +115,27 @@ class SearchHit(MemoryRecord):
 
 
 class AddEvent(BaseModel):
-    """What happened to one memory during ``add``."""
+    """What happened to one memory during ``add``.
+
+    ``id`` is None only for a turn that was not stored at all (``NONE`` with a ``reason``,
+    e.g. ``"not a fact: question"`` for chatter dropped by the offline default path).
+    """
 
     model_config = ConfigDict(frozen=True)
 
-    id: str
+    id: str | None
     memory: str
     event: EventType
     previous_memory: str | None = None
+    reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Mem0 omits ``previous_memory`` unless the event rewrote something."""
+        """Mem0 omits ``previous_memory`` unless the event rewrote something; ``reason`` too."""
         out: dict[str, Any] = {"id": self.id, "memory": self.memory, "event": self.event}
         if self.previous_memory is not None:
             out["previous_memory"] = self.previous_memory
+        if self.reason is not None:
+            out["reason"] = self.reason
         return out
 
 

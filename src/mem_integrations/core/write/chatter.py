@@ -8,8 +8,9 @@ keeps the whole turn, so "Can I come over? I'm allergic to cats." stays, and so 
 third-person note ("Alex likes tennis"), which is how most callers use ``add``.
 
 The word lists come from labelled data (``bench/data/chatter-labels.jsonl``, scored by
-``bench/chatter.py``): leaning towards keeping, since a dropped fact is lost for good while a
-kept pleasantry only costs a little noise.
+``bench/chatter.py``, results in ``bench/results/chatter.md``): leaning towards keeping, since
+a dropped fact is lost for good while a kept pleasantry only costs a little noise. Only the
+offline default ``add`` applies it; ``infer=False`` stores every turn as given.
 """
 
 from __future__ import annotations
