@@ -28,6 +28,7 @@ from ..core.async_memory import AsyncMemory
 from ..core.config import MemoryConfig
 from ..core.errors import ConfigurationError, ScopeRequiredError
 from ..core.memory import Memory
+from ..core.recall import DEFAULT_RELEVANCE_FLOOR, prompt_memories
 from ..core.records import SearchHit
 
 __all__ = [
@@ -189,10 +190,11 @@ def latest_user_text(messages: Sequence[ChatMessage], window: int = 1) -> str:
     return "\n".join(texts[-window:]) if window > 0 else ""
 
 
-def format_memories(hits: Sequence[SearchHit], exclude: Sequence[str] = ()) -> list[str]:
-    """Return the texts of the hits worth showing: those not already verbatim in the chat."""
-    seen = {t.strip() for t in exclude}
-    return [h.memory for h in hits if h.memory.strip() not in seen]
+def format_memories(
+    hits: Sequence[SearchHit], exclude: Sequence[str] = (), floor: float = DEFAULT_RELEVANCE_FLOOR
+) -> list[str]:
+    """Return the texts worth showing: relevant enough, as text (never JSON), not in the chat."""
+    return prompt_memories(hits, floor=floor, exclude=exclude)
 
 
 # -- nodes -------------------------------------------------------------------------------------

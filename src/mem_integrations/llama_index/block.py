@@ -25,6 +25,7 @@ from llama_index.core.memory.memory import BaseMemoryBlock
 
 from ..core.async_memory import AsyncMemory
 from ..core.memory import Memory
+from ..core.recall import DEFAULT_RELEVANCE_FLOOR
 from ._common import (
     StoreBinding,
     format_memories,
@@ -52,8 +53,12 @@ class LongTermMemoryBlock(BaseMemoryBlock[str], StoreBinding):
     )
     top_k: int = Field(default=5, ge=1, description="How many memories to show at most.")
     threshold: float | None = Field(
-        default=None, ge=0.0, le=1.0, description="Minimum relevance of a memory to be shown."
+        default=None, ge=0.0, le=1.0, description="Minimum score of a memory to be shown."
     )
+    relevance_floor: float = Field(
+        default=DEFAULT_RELEVANCE_FLOOR, ge=0.0, le=1.0,
+        description="Minimum relevance (before decay) of a memory to be shown (0: all).",
+    )  # fmt: skip
     filters: dict[str, Any] | None = Field(
         default=None, description="Mem0-style filters narrowing which memories are shown."
     )
@@ -83,7 +88,7 @@ class LongTermMemoryBlock(BaseMemoryBlock[str], StoreBinding):
             mem.search_hits, query, top_k=self.top_k, threshold=self.threshold,
             filters=self.filters, **self.scope,
         )  # fmt: skip
-        texts = format_memories(hits, exclude=[message_text(m) for m in history])
+        texts = format_memories(hits, [message_text(m) for m in history], self.relevance_floor)
         return "\n".join(f"- {t}" for t in texts)
 
     async def _aput(self, messages: list[ChatMessage]) -> None:
@@ -175,6 +180,7 @@ def long_term_memory(
     app_id: str | None = None,
     top_k: int = 5,
     threshold: float | None = None,
+    relevance_floor: float = DEFAULT_RELEVANCE_FLOOR,
     filters: Mapping[str, Any] | None = None,
     infer: bool = True,
     memory_blocks: Sequence[BaseMemoryBlock[Any]] = (),
@@ -187,7 +193,8 @@ def long_term_memory(
     """
     block = LongTermMemoryBlock(
         memory=memory, user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id,
-        top_k=top_k, threshold=threshold, filters=dict(filters) if filters is not None else None,
+        top_k=top_k, threshold=threshold, relevance_floor=relevance_floor,
+        filters=dict(filters) if filters is not None else None,
         infer=infer, accept_short_term_memory=False,
     )  # fmt: skip
     built = WriteThroughMemory.from_defaults(memory_blocks=[block, *memory_blocks], **memory_kwargs)

@@ -28,6 +28,7 @@ from llama_index.core.utils import get_tokenizer
 
 from ..core.async_memory import AsyncMemory
 from ..core.memory import Memory
+from ..core.recall import DEFAULT_RELEVANCE_FLOOR
 from ._common import (
     StoreBinding,
     format_memories,
@@ -69,8 +70,12 @@ class LongTermChatMemory(BaseMemory, StoreBinding):
     )
     top_k: int = Field(default=5, ge=1, description="How many memories to recall at most.")
     threshold: float | None = Field(
-        default=None, ge=0.0, le=1.0, description="Minimum relevance of a recalled memory."
+        default=None, ge=0.0, le=1.0, description="Minimum score of a recalled memory."
     )
+    relevance_floor: float = Field(
+        default=DEFAULT_RELEVANCE_FLOOR, ge=0.0, le=1.0,
+        description="Minimum relevance (before decay) of a memory put in the prompt (0: all).",
+    )  # fmt: skip
     filters: dict[str, Any] | None = Field(
         default=None, description="Mem0-style filters narrowing which memories are recalled."
     )
@@ -125,7 +130,7 @@ class LongTermChatMemory(BaseMemory, StoreBinding):
         hits = self.resolve().search_hits(
             query, top_k=self.top_k, threshold=self.threshold, filters=self.filters, **self.scope
         )
-        return format_memories(hits, exclude)
+        return format_memories(hits, exclude, self.relevance_floor)
 
     def flush(self) -> None:
         """Write the turn in progress now, without waiting for the assistant's answer."""
