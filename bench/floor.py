@@ -24,6 +24,39 @@ from . import locomo
 RESULTS = Path(__file__).resolve().parent / "results"
 FLOORS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4)
 
+#: A chat-engine user's memories (the cookbooks') and questions: (question, memory, related?).
+PROBE_MEMORIES = (
+    "I adopted a beagle called Biscuit last spring.",
+    "I work night shifts as a nurse.",
+    "I am vegetarian, so no meat in any recipe please.",
+    '{"text": "Prefers window seats"}',
+    "I live in Porto.",
+)
+PROBES = (
+    ("What was my dog's name again?", PROBE_MEMORIES[0], True),
+    ("Can you suggest a dinner for me tonight?", PROBE_MEMORIES[2], True),
+    ("Which seat should I book on my flight?", PROBE_MEMORIES[3], True),
+    ("Can you suggest a dinner for me tonight?", PROBE_MEMORIES[1], False),
+    ("What is the capital of Peru?", PROBE_MEMORIES[4], False),
+    ("What was my dog's name again?", PROBE_MEMORIES[2], False),
+)
+
+
+def probes(uri: str) -> list[dict[str, Any]]:
+    """Relevance of each probe pair in a small store of the probe memories."""
+    from mem_integrations import Memory
+
+    out = []
+    with Memory(uri=uri) as m:
+        for text in PROBE_MEMORIES:
+            m.add(text, user_id="probe", infer=False)
+        for question, memory, related in PROBES:
+            hits = m.search_hits(question, user_id="probe", top_k=len(PROBE_MEMORIES))
+            score = next(h.relevance for h in hits if h.memory == memory)
+            out.append({"question": question, "memory": memory, "related": related,
+                        "relevance": round(score, 3)})  # fmt: skip
+    return out
+
 
 def main() -> None:
     samples = json.loads(locomo.locomo_path().read_text())
@@ -46,6 +79,7 @@ def main() -> None:
             else:
                 unrelated_top1.append(hits[0].score)
         store.memory.close()
+        probe = probes(str(Path(tmp) / "probe"))
     out: dict[str, Any] = {
         "attribution": locomo.ATTRIBUTION,
         "related_gold_hits": len(related),
@@ -68,6 +102,7 @@ def main() -> None:
             }
             for f in FLOORS
         },
+        "probes": probe,
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "floor.json").write_text(json.dumps(out, indent=1) + "\n")

@@ -7,7 +7,7 @@ import mem_integrations
 EXPECTED = [
     "AddEvent", "AddResult", "AsyncMemory", "ConfigurationError", "EmbeddingError",
     "ExtractionError", "HistoryEvent", "IdentityFieldError", "InvalidExpirationError",
-    "InvalidFilterError", "LimitExceededError", "Limits", "Memory", "MemoryConfig",
+    "InvalidFilterError", "LimitExceededError", "Limits", "LLMError", "Memory", "MemoryConfig",
     "MemoryLayerError", "MemoryNotFoundError", "MemoryRecord", "Page", "SchemaVersionError",
     "Scope", "ScopeRequiredError", "SearchHit", "StoreError", "StructuredLLM", "ValidationError",
     "__version__",

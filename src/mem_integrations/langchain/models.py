@@ -32,6 +32,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from pydantic import BaseModel
 
+from ..core.errors import LLMError
 from ..core.extraction.llm import LLMUsage, StructuredOutputError, model_label
 from ..core.messages import Message
 
@@ -105,8 +106,18 @@ class LangChainLLM:
         return runnable
 
     def structured(self, schema: type[T], messages: Sequence[Message]) -> T:
-        """Ask the chat model for one ``schema`` object; raise ValueError if it gives none."""
-        out = self._structured(schema).invoke(_to_langchain(messages))
+        """Ask the chat model for one ``schema`` object; raise ValueError if it gives none.
+
+        The answer's parsing problems come back inside ``out`` (``include_raw``); anything the
+        call raises is not an answer (an unsupported ``method=``, a context overflow, a refused
+        connection) and becomes :class:`LLMError` with the cause, so it is never retried.
+        """
+        try:
+            out = self._structured(schema).invoke(_to_langchain(messages))
+        except Exception as exc:
+            raise LLMError(
+                f"{type(self.model).__name__} call failed: {type(exc).__name__}: {exc}"
+            ) from exc
         raw, parsed, error = out.get("raw"), out.get("parsed"), out.get("parsing_error")
         self._count(raw, messages, parsed)
         if error is not None:

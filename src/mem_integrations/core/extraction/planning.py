@@ -30,11 +30,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ..clock import Clock
 from ..config import Limits, MemoryConfig
-from ..errors import ExtractionError, ValidationError
+from ..errors import ExtractionError, LLMError, ValidationError
 from ..messages import Message, is_agent_only, storable_messages
 from ..records import Scope, SearchHit
 from . import prompts as P
-from .llm import StructuredLLM, validate_output
+from .llm import StructuredLLM, StructuredOutputError, is_answer_error, validate_output
 
 __all__ = [
     "ExtractionMode",
@@ -66,6 +66,7 @@ class PlanContext(Protocol):
     def search_hits(self, query: str, **kwargs: Any) -> list[SearchHit]:
         """The scope's memories most similar to ``query`` (``Memory.search_hits``'s args)."""
         ...
+
 
 EventName = Literal["ADD", "UPDATE", "DELETE", "NONE"]
 T = TypeVar("T", bound=BaseModel)
@@ -162,7 +163,11 @@ def ask(
     messages: Sequence[Message],
     check: Callable[[T], None] | None = None,
 ) -> T:
-    """One structured call, retried once (with the error shown) when the answer is unusable."""
+    """One structured call, retried once (with the error shown) when the answer is unusable.
+
+    Only an answer in the wrong shape is retried; a ``ValueError`` that is not one (a context
+    overflow, an unsupported argument) is raised at once as :class:`LLMError`.
+    """
     attempt = list(messages)
     error: ValueError | None = None
     for _ in range(2):
@@ -171,7 +176,12 @@ def ask(
             if check is not None:
                 check(out)
             return out
-        except ValueError as exc:  # pydantic, JSON and output-parser errors all are
+        except ValueError as exc:
+            if not is_answer_error(exc):
+                raise LLMError(
+                    f"the LLM call failed without an answer ({type(exc).__name__}: "
+                    f"{_brief(exc)}); nothing was written"
+                ) from exc
             error = exc
             log.warning("unusable %s from the LLM: %s", schema.__name__, _brief(exc))
             retry = P.render(P.RETRY_MESSAGE, error=_brief(exc))
@@ -213,7 +223,7 @@ def _check_texts(limit: int) -> Callable[[BaseModel], None]:
             texts = cast(FactList, out).facts
         for text in texts:
             if len(text) > limit or "\x00" in text:
-                raise ValueError(f"a fact is over {limit} characters or contains NUL")
+                raise StructuredOutputError(f"a fact is over {limit} characters or contains NUL")
 
     return check
 
