@@ -151,3 +151,25 @@ def test_a_malformed_answer_is_still_retried_once(tmp_path: Path) -> None:
         out = m.add("I am tall", user_id="u")
     assert [e["memory"] for e in out["results"]] == ["Is tall"]
     assert len(llm.calls) == 2
+
+
+# -- the prompt's examples are not facts -----------------------------------------------------
+
+
+def test_an_example_copied_from_the_prompt_is_not_stored(tmp_path: Path) -> None:
+    llm = ScriptedLLM()
+    echo = {
+        "actions": [
+            {"event": "ADD", "text": "Is vegetarian", "categories": ["food"]},
+            {"event": "ADD", "text": "Plays jazz piano", "categories": ["music"]},
+        ]
+    }
+    llm.push(echo, echo)
+    with _memory(tmp_path, llm) as m:
+        out = m.add("I play jazz piano on weekends", user_id="u")
+        assert [e["memory"] for e in out["results"]] == ["Plays jazz piano"]
+        # the same words, really said, are kept
+        out = m.add("I'm vegetarian and I play jazz piano", user_id="v")
+        assert sorted(e["memory"] for e in out["results"]) == ["Is vegetarian", "Plays jazz piano"]
+    prompt = "\n".join(msg.content for msg in llm.calls[0].messages)
+    assert "Is vegetarian" not in prompt.split("Answer with", 1)[1]  # no copyable JSON example

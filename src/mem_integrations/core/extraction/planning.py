@@ -22,6 +22,7 @@ elsewhere, maps to nothing and is dropped. Malformed answers are retried once, t
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar, cast, get_args
@@ -304,6 +305,36 @@ def to_operations(
     return ops
 
 
+_WORDS = re.compile(r"[^\W_]+")
+_EXAMPLES = {" ".join(_WORDS.findall(e.casefold())): e for e in P.EXAMPLE_FACTS}
+
+
+def echoed_example(text: str, conversation: Sequence[Message]) -> bool:
+    """Whether ``text`` is one of the prompt's examples that the conversation does not support.
+
+    An example counts as supported when at least half of its words of three letters or more
+    appear in the conversation (the user really said they are vegetarian, or that their
+    daughter is called Mia).
+    """
+    key = " ".join(_WORDS.findall(text.casefold()))
+    example = _EXAMPLES.get(key)
+    if example is None:
+        return False
+    said = set(_WORDS.findall(" ".join(m.content for m in conversation).casefold()))
+    words = [w for w in key.split() if len(w) >= 3]
+    return sum(w in said for w in words) * 2 < len(words)
+
+
+def _drop_echoes(plan: MemoryPlan, conversation: Sequence[Message]) -> MemoryPlan:
+    keep = []
+    for action in plan.actions:
+        if action.text and echoed_example(action.text, conversation):
+            log.warning("LLM copied the prompt's example %r; ignored", action.text)
+            continue
+        keep.append(action)
+    return MemoryPlan(actions=keep)
+
+
 def plan_with_llm(
     memory: PlanContext,
     messages: Sequence[Message],
@@ -344,10 +375,11 @@ def plan_with_llm(
             instructions, messages, [h.memory for h in related], today=today,
             categories=categories,
         )  # fmt: skip
-        plan = ask(llm, MemoryPlan, msgs, check)
+        plan = _drop_echoes(ask(llm, MemoryPlan, msgs, check), messages)
     else:
         fact_msgs = P.facts_messages(instructions, messages, today=today, categories=categories)
         facts = [f.strip() for f in ask(llm, FactList, fact_msgs, check).facts if f.strip()]
+        facts = [f for f in facts if not echoed_example(f, messages)]
         if not facts:
             return []
         related = _related(memory, scope, facts, RELATED_PER_FACT)
