@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from ..errors import ScopeRequiredError
 from ..records import AddResult, MemoryRecord
 from ..write import add as add_op
-from ..write import change, remove
+from ..write import change, reembed, remove
 from .base import UNSET, Facade
 
 __all__ = ["Writes"]
@@ -232,3 +232,23 @@ class Writes(Facade):
         scope = self._scope(user_id, agent_id, run_id, app_id)
         n = remove.delete_entities(self._engine, scope)
         return {"message": "Entity deleted successfully.", "deleted": n}
+
+    def import_store(
+        self,
+        source_uri: str,
+        *,
+        batch_size: int = 256,
+        storage_options: dict[str, str] | None = None,
+        total: Callable[[int], None] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> dict[str, Any]:
+        """Fill this empty store from ``source_uri``, re-embedding with this store's embedder.
+
+        The way to move a store to another embedder (``mem-integrations reembed``): every
+        memory, its history and its access records are copied; the source is only read.
+        ``total`` gets the number of memories once, ``progress`` each batch's size.
+        """
+        return reembed.import_store(
+            self._engine, source_uri, batch_size=batch_size, storage_options=storage_options,
+            total=total, progress=progress,
+        )  # fmt: skip
