@@ -70,7 +70,7 @@ def main() -> None:
     ap.add_argument(
         "--skip",
         default="",
-        help="sections to skip: speed,fragmentation,growth,peers,locomo,decay,extraction",
+        help="sections to skip: speed,fragmentation,growth,peers,locomo,embedders,decay,extraction",
     )
     ap.add_argument(
         "--million", action="store_true", help="growth: also the 1M-memory case (long fill)"
@@ -193,6 +193,21 @@ def main() -> None:
             )
         else:
             result["locomo"] = locomo.run(log=log)
+    if "embedders" not in skip and not quick:
+        # Minutes per candidate (every LOCOMO dev turn embedded by each): full runs only.
+        log("embedders: python -m bench.embedders (one process per candidate) ...")
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.embedders", "--name", f"{name}-embedders"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=3 * 3600,
+        )
+        result["embedders"] = {
+            "returncode": proc.returncode,
+            "result_file": f"bench/results/{name}-embedders.json",
+            "stdout_tail": proc.stdout[-2000:],
+        }
     for extra in ("decay", "extraction"):
         script = ROOT / "bench" / f"bench_{extra}.py"
         if extra in skip or not script.is_file():

@@ -22,7 +22,7 @@ MAX_CLASS_LINES = 300
 
 #: Who may import whom inside ``core``: each layer may import itself and the layers it lists.
 #: ``types`` are the small modules everyone speaks (records, errors, config, clock, messages,
-#: validation, expiry).
+#: validation, expiry, recall).
 CORE_LAYERS: dict[str, set[str]] = {
     "types": {"filters"},
     "filters": {"types"},
@@ -37,7 +37,7 @@ CORE_LAYERS: dict[str, set[str]] = {
     "memory": {"types", "engine", "facade", "storage", "decay", "embeddings", "write"},
     "async_memory": {"types", "memory"},
 }
-TYPES = {"records", "errors", "config", "clock", "messages", "validation", "expiry"}
+TYPES = {"records", "errors", "config", "clock", "messages", "validation", "expiry", "recall"}
 
 
 def _modules() -> Iterator[tuple[str, Path]]:

@@ -19,7 +19,7 @@ from mem_integrations.testing import FrozenClock, HashEmbedder
 
 COMMANDS = {
     "add", "search", "list", "get", "update", "delete", "delete-all", "history", "users",
-    "purge-expired", "stats", "optimize", "import", "export", "demo",
+    "purge-expired", "stats", "optimize", "import", "export", "reembed", "demo",
     "feedback", "project", "delete-users", "serve", "mcp",
 }  # fmt: skip
 

@@ -112,7 +112,8 @@ async def test_block_get_is_scoped_filtered_and_skips_what_the_chat_already_show
 ) -> None:
     memory.add("I have a dog called Rex.", user_id="alice", categories=["pets"])
     memory.add("I am allergic to peanuts.", user_id="alice", categories=["health"])
-    block = LongTermMemoryBlock(memory=memory, user_id="alice")
+    # HashEmbedder has no semantics: no relevance floor here (test_recall_prompts covers it)
+    block = LongTermMemoryBlock(memory=memory, user_id="alice", relevance_floor=0.0)
     assert await block.aget([]) == ""
     assert await block.aget([assistant("Hello, how can I help?")]) == ""  # no user message
     got = await block.aget([user("Tell me about my dog")])
@@ -120,8 +121,9 @@ async def test_block_get_is_scoped_filtered_and_skips_what_the_chat_already_show
     shown = await block.aget([user("I have a dog called Rex."), user("and my dog?")])
     assert "Rex" not in shown  # already in the conversation
     pets_only = LongTermMemoryBlock(
-        memory=memory, user_id="alice", filters={"categories": {"in": ["health"]}}
-    )
+        memory=memory, user_id="alice", filters={"categories": {"in": ["health"]}},
+        relevance_floor=0.0,
+    )  # fmt: skip
     assert await pets_only.aget([user("dog peanuts")]) == "- I am allergic to peanuts."
     assert await LongTermMemoryBlock(memory=memory, user_id="bob").aget([user("dog")]) == ""
 

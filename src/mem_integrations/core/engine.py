@@ -18,7 +18,7 @@ import pyarrow as pa
 from .clock import Clock, SystemClock
 from .config import MemoryConfig
 from .decay import DecayEngine
-from .embeddings import Embedder, default_embedder
+from .embeddings import Embedder, resolve_embedder
 from .errors import PartialWriteError
 from .storage.annotations import read_settings
 from .storage.schema import memories_schema
@@ -39,7 +39,7 @@ class Engine:
         self.limits = config.limits
         self.check = Validator(config.limits)
         self.clock: Clock = config.clock or SystemClock()
-        self.embedder: Embedder = config.embedder or default_embedder()
+        self.embedder: Embedder = resolve_embedder(config.embedder)
         self.llm: Any = config.llm
         self.store = Store(
             config.uri,

@@ -17,6 +17,7 @@ builtin ``MemoryError`` (which means "out of RAM").
     ├── MemoryNotFoundError        no memory with that id (in that scope)
     ├── EmbeddingError             the embedder failed or returned the wrong shape
     ├── ExtractionError            the LLM returned unusable output twice
+    ├── LLMError                   the LLM call failed without an answer (cause chained)
     ├── StoreError                 LanceDB refused an operation; that commit changed nothing
     │   ├── SchemaVersionError     the store is newer than this package, or cannot migrate
     │   ├── StorageFullError       no space left on the store's disk (or quota)
@@ -37,6 +38,7 @@ __all__ = [
     "ConfigurationError",
     "EmbeddingError",
     "ExtractionError",
+    "LLMError",
     "IdentityFieldError",
     "InvalidExpirationError",
     "InvalidFilterError",
@@ -103,6 +105,14 @@ class EmbeddingError(MemoryLayerError):
 
 class ExtractionError(MemoryLayerError):
     """The LLM's output could not be validated even after one retry; nothing was written."""
+
+
+class LLMError(MemoryLayerError):
+    """The LLM call failed without answering; the original exception is the ``__cause__``.
+
+    Connection refused, context window exceeded, an argument the model does not support: not
+    retried, since the same call would fail the same way. Nothing was written.
+    """
 
 
 class StoreError(MemoryLayerError):

@@ -10,6 +10,7 @@ one operation of ``write/`` or ``read/`` on the :class:`~.engine.Engine` built h
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from .clock import Clock
@@ -25,7 +26,7 @@ from .facade.reads import Reads
 from .facade.writes import Writes
 from .storage.rows import content_hash
 from .storage.store import Store
-from .write import remove
+from .write import reembed, remove
 
 __all__ = ["UNSET", "Memory", "content_hash"]
 
@@ -76,6 +77,26 @@ class Memory(Writes, Reads, Annotations):
     def purge_expired(self) -> dict[str, Any]:
         """Physically delete every expired memory (history event EXPIRE)."""
         return remove.purge_expired(self._engine)
+
+    def import_store(
+        self,
+        source_uri: str,
+        *,
+        batch_size: int = 256,
+        storage_options: dict[str, str] | None = None,
+        total: Callable[[int], None] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> dict[str, Any]:
+        """Fill this empty store from ``source_uri``, re-embedding with this store's embedder.
+
+        The way to move a store to another embedder (``mem-integrations reembed``): every
+        memory, its history and its access records are copied; the source is only read.
+        ``total`` gets the number of memories once, ``progress`` each batch's size.
+        """
+        return reembed.import_store(
+            self._engine, source_uri, batch_size=batch_size, storage_options=storage_options,
+            total=total, progress=progress,
+        )  # fmt: skip
 
     def reset(self) -> None:
         """Drop every memory, history event and access record of this store."""

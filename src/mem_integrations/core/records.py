@@ -122,24 +122,31 @@ class SearchHit(MemoryRecord):
 
 
 class AddEvent(BaseModel):
-    """What happened to one memory during ``add``."""
+    """What happened to one memory during ``add``.
+
+    ``id`` is None only for a turn that was not stored at all (``NONE`` with a ``reason``,
+    e.g. ``"not a fact: question"`` for chatter dropped by the offline default path).
+    """
 
     model_config = ConfigDict(frozen=True)
 
-    id: str
+    id: str | None
     memory: str
     event: EventType
     previous_memory: str | None = None
+    reason: str | None = None
 
     def to_dict(self, *, direct_import: bool = False) -> dict[str, Any]:
         """Mem0's event shape.
 
-        ``previous_memory`` only when the event rewrote something; Direct Import results
-        also carry the text as ``data.memory``.
+        ``previous_memory`` only when the event rewrote something, ``reason`` only when there
+        is one; Direct Import results also carry the text as ``data.memory``.
         """
         out: dict[str, Any] = {"id": self.id, "memory": self.memory, "event": self.event}
         if self.previous_memory is not None:
             out["previous_memory"] = self.previous_memory
+        if self.reason is not None:
+            out["reason"] = self.reason
         if direct_import:
             out["data"] = {"memory": self.memory}
         return out

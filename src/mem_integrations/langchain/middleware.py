@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from ..core.errors import ScopeRequiredError
+from ..core.recall import DEFAULT_RELEVANCE_FLOOR, check_floor, prompt_hits
 from ..core.records import SearchHit
 from ._common import SCOPE_FIELDS, acall, call, missing, scope_from
 
@@ -86,7 +87,9 @@ class MemoryMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         memory: a :class:`Memory` or :class:`AsyncMemory`.
         user_id, agent_id, run_id, app_id: default scope; the runtime context overrides it.
         k: how many memories to inject.
-        threshold: minimum relevance for a memory to be injected.
+        threshold: minimum score for a memory to be returned by the search.
+        relevance_floor: minimum relevance (before decay) for a memory to be injected, so
+            a search's top k does not bring unrelated memories into the prompt (0: all).
         filters: Mem0 v2 filter JSON applied to recall.
         recall: inject memories before model calls (off: never search).
         remember: add the turn after the agent finishes (off: never write).
@@ -106,6 +109,7 @@ class MemoryMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         app_id: str | None = None,
         k: int = 5,
         threshold: float | None = None,
+        relevance_floor: float = DEFAULT_RELEVANCE_FLOOR,
         filters: Mapping[str, Any] | None = None,
         recall: bool = True,
         remember: bool = True,
@@ -121,6 +125,7 @@ class MemoryMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         self.defaults = {k_: v for k_, v in ids.items() if v is not None}
         self.k = k
         self.threshold = threshold
+        self.relevance_floor = check_floor(relevance_floor)
         self.filters = dict(filters) if filters is not None else None
         self.recall = recall
         self.remember = remember
@@ -150,16 +155,23 @@ class MemoryMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         }  # fmt: skip
 
     def render(self, hits: Sequence[SearchHit]) -> str:
-        """Format recalled memories for the prompt (override to change the layout)."""
-        lines = "\n".join(f"- {h.memory} (memory id: {h.id})" for h in hits)
-        return self.template.format(memories=lines)
+        """Format recalled memories for the prompt (override to change the layout).
+
+        Each memory is shown as text (a LangGraph-store item's JSON value as its words), and
+        only those at or above ``relevance_floor``; empty when none is.
+        """
+        shown = prompt_hits(hits, floor=self.relevance_floor)
+        if not shown:
+            return ""
+        lines = "\n".join(f"- {text} (memory id: {h.id})" for h, text in shown)
+        return self.template.replace("{memories}", lines)
 
     def _with_memories(
         self, request: ModelRequest[Any], hits: Sequence[SearchHit]
     ) -> ModelRequest[Any]:
-        if not hits:
+        block = self.render(hits) if hits else ""
+        if not block:
             return request
-        block = self.render(hits)
         base = request.system_message
         if base is None:
             system = SystemMessage(content=block)

@@ -16,6 +16,7 @@ Both are edge adapters: they convert types and count usage; the core decides eve
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -31,6 +32,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from pydantic import BaseModel
 
+from ..core.errors import LLMError
 from ..core.extraction.llm import LLMUsage, StructuredOutputError, model_label
 from ..core.messages import Message
 
@@ -104,8 +106,18 @@ class LangChainLLM:
         return runnable
 
     def structured(self, schema: type[T], messages: Sequence[Message]) -> T:
-        """Ask the chat model for one ``schema`` object; raise ValueError if it gives none."""
-        out = self._structured(schema).invoke(_to_langchain(messages))
+        """Ask the chat model for one ``schema`` object; raise ValueError if it gives none.
+
+        The answer's parsing problems come back inside ``out`` (``include_raw``); anything the
+        call raises is not an answer (an unsupported ``method=``, a context overflow, a refused
+        connection) and becomes :class:`LLMError` with the cause, so it is never retried.
+        """
+        try:
+            out = self._structured(schema).invoke(_to_langchain(messages))
+        except Exception as exc:
+            raise LLMError(
+                f"{type(self.model).__name__} call failed: {type(exc).__name__}: {exc}"
+            ) from exc
         raw, parsed, error = out.get("raw"), out.get("parsed"), out.get("parsing_error")
         self._count(raw, messages, parsed)
         if error is not None:
@@ -117,12 +129,43 @@ class LangChainLLM:
         return schema.model_validate(parsed)
 
     def _count(self, raw: Any, messages: Sequence[Message], parsed: Any) -> None:
-        usage = getattr(raw, "usage_metadata", None)
-        if usage:
-            self.usage.record(
-                int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0)),
-                estimated=False,
-            )  # fmt: skip
+        tokens = _reported_tokens(raw)
+        if tokens is not None:
+            self.usage.record(*tokens, estimated=False)
         else:
-            text = raw.text if isinstance(raw, AIMessage) else ""
-            self.usage.record_estimate(messages, parsed if parsed is not None else text)
+            # What the model produced is its text plus its tool-call arguments: a runaway
+            # answer inside a tool call must count, even when it did not parse.
+            self.usage.record_estimate(messages, _answer_text(raw) or parsed or "")
+
+
+def _reported_tokens(raw: Any) -> tuple[int, int] | None:
+    """The provider's (prompt, completion) counts, or None when it reported none.
+
+    ``usage_metadata`` first, else the OpenAI-style ``response_metadata["token_usage"]`` that
+    llama.cpp and OpenAI-compatible servers send.
+    """
+    usage = getattr(raw, "usage_metadata", None)
+    if usage:
+        return int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
+    meta = getattr(raw, "response_metadata", None)
+    token_usage = meta.get("token_usage") if isinstance(meta, dict) else None
+    if isinstance(token_usage, dict):
+        prompt = token_usage.get("prompt_tokens", token_usage.get("input_tokens"))
+        completion = token_usage.get("completion_tokens", token_usage.get("output_tokens"))
+        if isinstance(prompt, int) or isinstance(completion, int):
+            return int(prompt or 0), int(completion or 0)
+    return None
+
+
+def _answer_text(raw: Any) -> str:
+    """The reply's text and every tool call's arguments (parsed, unparsed or raw)."""
+    if not isinstance(raw, AIMessage):
+        return ""
+    parts: list[str] = [str(raw.text)]
+    parts += [json.dumps(c.get("args", {}), ensure_ascii=False) for c in raw.tool_calls]
+    parts += [str(c.get("args") or "") for c in raw.invalid_tool_calls]
+    if not raw.tool_calls and not raw.invalid_tool_calls:
+        for call in raw.additional_kwargs.get("tool_calls") or []:
+            if isinstance(call, dict):
+                parts.append(str((call.get("function") or {}).get("arguments") or ""))
+    return "\n".join(p for p in parts if p)

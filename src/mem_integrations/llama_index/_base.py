@@ -15,6 +15,7 @@ from typing import Any
 from llama_index.core.base.llms.types import ChatMessage
 from pydantic import Field
 
+from ..core.recall import DEFAULT_RELEVANCE_FLOOR
 from ..core.records import SearchHit
 from ._common import StoreBinding, to_core_messages
 
@@ -28,6 +29,10 @@ class LongTermBase(StoreBinding):
     threshold: float | None = Field(
         default=None, ge=0.0, le=1.0, description="Minimum relevance of a recalled memory."
     )
+    relevance_floor: float = Field(
+        default=DEFAULT_RELEVANCE_FLOOR, ge=0.0, le=1.0,
+        description="Minimum relevance (before decay) of a memory put in the prompt (0: all).",
+    )  # fmt: skip
     filters: dict[str, Any] | None = Field(
         default=None, description="Mem0-style filters narrowing which memories are recalled."
     )

@@ -8,11 +8,10 @@ process-wide registry of open stores (:func:`register_memory`), or reopened from
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 try:
@@ -39,11 +38,9 @@ __all__ = [
     "hit_to_node",
     "latest_user_text",
     "open_memory",
-    "plain_text",
     "register_memory",
     "to_core_messages",
     "turn_complete",
-    "unseen",
     "unwrap",
 ]
 
@@ -198,50 +195,9 @@ def latest_user_text(messages: Sequence[ChatMessage], window: int = 1) -> str:
     return "\n".join(texts[-window:]) if window > 0 else ""
 
 
-def unseen(hits: Sequence[SearchHit], exclude: Sequence[str] = ()) -> list[SearchHit]:
-    """Return the hits worth showing: those whose text is not already verbatim in the chat."""
-    seen = {t.strip() for t in exclude}
-    return [h for h in hits if h.memory.strip() not in seen]
-
-
-def plain_text(text: str) -> str:
-    """Return a memory as a line of prose for a prompt, never as a JSON dump.
-
-    Items written through the LangGraph store without indexed text fields are stored as a
-    JSON object; an LLM reads ``drink: green tea; time: morning`` better than
-    ``{"drink": "green tea", "time": "morning"}``, and a lone value is shown as itself.
-    Any other text is returned unchanged.
-    """
-    stripped = text.strip()
-    if not stripped.startswith(("{", "[")):
-        return text
-    try:
-        value = json.loads(stripped)
-    except ValueError:
-        return text
-    if not isinstance(value, dict | list):
-        return text
-    pairs = list(_leaves(value, ""))
-    if len(pairs) == 1:
-        return pairs[0][1]
-    return "; ".join(f"{k}: {v}" if k else v for k, v in pairs)
-
-
-def _leaves(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    """Yield ``(dotted.path, text)`` for every scalar in a JSON value; empty ones skipped."""
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _leaves(v, f"{path}.{k}" if path else str(k))
-    elif isinstance(value, list):
-        for v in value:
-            yield from _leaves(v, path)
-    elif value is not None and str(value).strip():
-        yield path, str(value)
-
-
 def bullets(texts: Sequence[str]) -> str:
-    """Render memories as the ``- fact`` lines that recall prompts show."""
-    return "\n".join(f"- {plain_text(t)}" for t in texts)
+    """Render memories (already text: ``core.recall``) as the ``- fact`` lines of a prompt."""
+    return "\n".join(f"- {t}" for t in texts)
 
 
 # -- nodes -------------------------------------------------------------------------------------

@@ -27,15 +27,14 @@ from llama_index.core.prompts import BasePromptTemplate, PromptTemplate, RichPro
 
 from ..core.async_memory import AsyncMemory
 from ..core.memory import Memory
+from ..core.recall import DEFAULT_RELEVANCE_FLOOR, prompt_hits
 from ._base import LongTermBase
 from ._common import (
     bullets,
     hit_to_node,
     latest_user_text,
     message_text,
-    plain_text,
     turn_complete,
-    unseen,
 )
 
 __all__ = ["LongTermMemoryBlock", "WriteThroughMemory", "long_term_memory"]
@@ -88,10 +87,12 @@ class LongTermMemoryBlock(BaseMemoryBlock[str], LongTermBase):
         if not query:
             return ""
         found = await asyncio.to_thread(self.search_store, query)
-        hits = unseen(found, exclude=[message_text(m) for m in history])
-        texts = [h.memory for h in hits]
-        if self.node_postprocessors and hits:
-            nodes = [hit_to_node(h, text=plain_text(h.memory)) for h in hits]
+        kept = prompt_hits(
+            found, floor=self.relevance_floor, exclude=[message_text(m) for m in history]
+        )
+        texts = [text for _, text in kept]
+        if self.node_postprocessors and kept:
+            nodes = [hit_to_node(h, text=text) for h, text in kept]
             for post in self.node_postprocessors:
                 nodes = await post.apostprocess_nodes(nodes, query_str=query)
             texts = [n.node.get_content() for n in nodes]
@@ -183,6 +184,7 @@ def long_term_memory(
     app_id: str | None = None,
     top_k: int = 5,
     threshold: float | None = None,
+    relevance_floor: float = DEFAULT_RELEVANCE_FLOOR,
     filters: Mapping[str, Any] | None = None,
     infer: bool = True,
     memory_blocks: Sequence[BaseMemoryBlock[Any]] = (),
@@ -199,7 +201,8 @@ def long_term_memory(
                     if k in LongTermMemoryBlock.model_fields}  # fmt: skip
     block = LongTermMemoryBlock(
         memory=memory, user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id,
-        top_k=top_k, threshold=threshold, filters=dict(filters) if filters is not None else None,
+        top_k=top_k, threshold=threshold, relevance_floor=relevance_floor,
+        filters=dict(filters) if filters is not None else None,
         infer=infer, **{"accept_short_term_memory": False, **block_kwargs},
     )  # fmt: skip
     built = WriteThroughMemory.from_defaults(memory_blocks=[block, *memory_blocks], **memory_kwargs)

@@ -30,8 +30,9 @@ from llama_index.core.utils import get_tokenizer
 from ..core.async_memory import AsyncMemory
 from ..core.errors import ValidationError
 from ..core.memory import Memory
+from ..core.recall import prompt_memories
 from ._base import LongTermBase
-from ._common import bullets, latest_user_text, message_text, plain_text, turn_complete, unseen
+from ._common import bullets, latest_user_text, message_text, turn_complete
 
 __all__ = ["DEFAULT_MEMORY_PROMPT", "LongTermChatMemory"]
 
@@ -119,8 +120,10 @@ class LongTermChatMemory(BaseMemory, LongTermBase):
     # -- long-term ---------------------------------------------------------------------------
 
     def recall(self, query: str, exclude: Sequence[str] = ()) -> list[str]:
-        """Return the memories relevant to ``query`` as plain text, minus those already shown."""
-        return [plain_text(h.memory) for h in unseen(self.search_store(query), exclude)]
+        """Return the memories relevant to ``query`` as text, above the floor, not yet shown."""
+        return prompt_memories(
+            self.search_store(query), floor=self.relevance_floor, exclude=exclude
+        )
 
     def flush(self) -> None:
         """Write the turn in progress now, without waiting for the assistant's answer."""

@@ -32,6 +32,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from pydantic import BaseModel
 
+from ..core.errors import LLMError
 from ..core.extraction.llm import LLMUsage, StructuredOutputError, model_label
 from ..core.messages import Message
 
@@ -91,12 +92,37 @@ class LlamaIndexLLM:
         values = {f"m{i}": m.content for i, m in enumerate(messages)}
         try:
             out = self.llm.structured_predict(schema, template, **values)
-        except (ValueError, TypeError) as exc:
-            # LlamaIndex signals an unusable answer with ValueError (parsing, validation) or
-            # TypeError ("expected a <schema> instance but got str").
-            self.usage.record_estimate(messages, "")
-            raise StructuredOutputError(f"the model's answer did not parse: {exc}") from exc
+        except Exception as exc:
+            # structured_predict both calls the model and parses its answer. LlamaIndex signals
+            # an unusable answer with ValueError or TypeError raised while parsing; the same
+            # types raised by the model call (llama.cpp's context overflow) are not answers.
+            if isinstance(exc, (ValueError, TypeError)) and _raised_parsing(exc):
+                self.usage.record_estimate(messages, "")
+                raise StructuredOutputError(f"the model's answer did not parse: {exc}") from exc
+            raise LLMError(
+                f"{type(self.llm).__name__} call failed: {type(exc).__name__}: {exc}"
+            ) from exc
         self.usage.record_estimate(messages, out)
         if not isinstance(out, schema):
             raise StructuredOutputError(f"the model answered without a {schema.__name__}")
         return out
+
+
+#: Where LlamaIndex parses and validates structured answers (and pydantic, which it calls).
+_PARSING_MODULES = (
+    "llama_index.core.program",
+    "llama_index.core.output_parsers",
+    "llama_index.core.llms.llm",
+    "pydantic",
+    "json",
+)
+
+
+def _raised_parsing(exc: BaseException) -> bool:
+    """Whether the innermost frame that raised ``exc`` belongs to answer parsing."""
+    tb = exc.__traceback__
+    module = ""
+    while tb is not None:
+        module = str(tb.tb_frame.f_globals.get("__name__", ""))
+        tb = tb.tb_next
+    return module.startswith(_PARSING_MODULES)

@@ -8,10 +8,13 @@ Keeping the protocol this small is what lets the core stay framework-free.
 
 Contract: ``structured(schema, messages)`` returns an instance of ``schema``, or anything
 :func:`validate_output` can turn into one (a dict, a JSON string, another model). A model that
-answered but not in the requested shape raises :class:`ValueError` (pydantic's
-``ValidationError``, ``json.JSONDecodeError``, LangChain's ``OutputParserException`` and
-:class:`StructuredOutputError` all are): the caller retries once on that. Any other exception
-(network, authentication, rate limit) is not the model's answer and propagates unchanged.
+answered but not in the requested shape raises :class:`StructuredOutputError` (pydantic's
+``ValidationError``, ``json.JSONDecodeError`` and LangChain's ``OutputParserException`` count
+too; see :func:`is_answer_error`): the caller retries once on that. Any other ``ValueError``
+(llama.cpp's "context window exceeded", an unsupported ``method=``) is not an answer and
+becomes :class:`~mem_integrations.core.errors.LLMError` with the cause, never retried; other
+exceptions (network, authentication, rate limit) propagate as they are. The LangChain and
+LlamaIndex adapters turn every failure of the call itself into ``LLMError``.
 """
 
 from __future__ import annotations
@@ -24,12 +27,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from ..messages import Message
 
 __all__ = [
     "LLMUsage",
+    "is_answer_error",
     "StructuredLLM",
     "StructuredOutputError",
     "estimate_tokens",
@@ -44,6 +48,16 @@ _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 
 class StructuredOutputError(ValueError):
     """The model answered, but not with an object of the requested schema."""
+
+
+def is_answer_error(exc: BaseException) -> bool:
+    """Whether ``exc`` says the model answered in the wrong shape (worth one retry).
+
+    LangChain's ``OutputParserException`` is recognised by name: the core imports no framework.
+    """
+    if isinstance(exc, (StructuredOutputError, ValidationError, json.JSONDecodeError)):
+        return True
+    return any(c.__name__ == "OutputParserException" for c in type(exc).__mro__)
 
 
 @runtime_checkable

@@ -22,6 +22,7 @@ elsewhere, maps to nothing and is dropped. Malformed answers are retried once, t
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar, cast, get_args
@@ -30,11 +31,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ..clock import Clock
 from ..config import Limits, MemoryConfig
-from ..errors import ExtractionError, ValidationError
+from ..errors import ExtractionError, LLMError, ValidationError
 from ..messages import Message, bad_text_reason, is_agent_only, storable_messages
 from ..records import Scope, SearchHit
 from . import prompts as P
-from .llm import StructuredLLM, validate_output
+from .llm import StructuredLLM, StructuredOutputError, is_answer_error, validate_output
 
 __all__ = [
     "ExtractionMode",
@@ -66,6 +67,7 @@ class PlanContext(Protocol):
     def search_hits(self, query: str, **kwargs: Any) -> list[SearchHit]:
         """The scope's memories most similar to ``query`` (``Memory.search_hits``'s args)."""
         ...
+
 
 EventName = Literal["ADD", "UPDATE", "DELETE", "NONE"]
 T = TypeVar("T", bound=BaseModel)
@@ -162,7 +164,11 @@ def ask(
     messages: Sequence[Message],
     check: Callable[[T], None] | None = None,
 ) -> T:
-    """One structured call, retried once (with the error shown) when the answer is unusable."""
+    """One structured call, retried once (with the error shown) when the answer is unusable.
+
+    Only an answer in the wrong shape is retried; a ``ValueError`` that is not one (a context
+    overflow, an unsupported argument) is raised at once as :class:`LLMError`.
+    """
     attempt = list(messages)
     error: ValueError | None = None
     for _ in range(2):
@@ -171,7 +177,12 @@ def ask(
             if check is not None:
                 check(out)
             return out
-        except ValueError as exc:  # pydantic, JSON and output-parser errors all are
+        except ValueError as exc:
+            if not is_answer_error(exc):
+                raise LLMError(
+                    f"the LLM call failed without an answer ({type(exc).__name__}: "
+                    f"{_brief(exc)}); nothing was written"
+                ) from exc
             error = exc
             log.warning("unusable %s from the LLM: %s", schema.__name__, _brief(exc))
             retry = P.render(P.RETRY_MESSAGE, error=_brief(exc))
@@ -213,10 +224,10 @@ def _check_texts(limit: int) -> Callable[[BaseModel], None]:
             texts = cast(FactList, out).facts
         for text in texts:
             if len(text) > limit or "\x00" in text:
-                raise ValueError(f"a fact is over {limit} characters or contains NUL")
+                raise StructuredOutputError(f"a fact is over {limit} characters or contains NUL")
             reason = bad_text_reason(text)  # e.g. a lone surrogate: valid str, not UTF-8
             if reason:
-                raise ValueError(f"a fact {reason}")
+                raise StructuredOutputError(f"a fact {reason}")
 
     return check
 
@@ -297,6 +308,36 @@ def to_operations(
     return ops
 
 
+_WORDS = re.compile(r"[^\W_]+")
+_EXAMPLES = {" ".join(_WORDS.findall(e.casefold())): e for e in P.EXAMPLE_FACTS}
+
+
+def echoed_example(text: str, conversation: Sequence[Message]) -> bool:
+    """Whether ``text`` is one of the prompt's examples that the conversation does not support.
+
+    An example counts as supported when at least half of its words of three letters or more
+    appear in the conversation (the user really said they are vegetarian, or that their
+    daughter is called Mia).
+    """
+    key = " ".join(_WORDS.findall(text.casefold()))
+    example = _EXAMPLES.get(key)
+    if example is None:
+        return False
+    said = set(_WORDS.findall(" ".join(m.content for m in conversation).casefold()))
+    words = [w for w in key.split() if len(w) >= 3]
+    return sum(w in said for w in words) * 2 < len(words)
+
+
+def _drop_echoes(plan: MemoryPlan, conversation: Sequence[Message]) -> MemoryPlan:
+    keep = []
+    for action in plan.actions:
+        if action.text and echoed_example(action.text, conversation):
+            log.warning("LLM copied the prompt's example %r; ignored", action.text)
+            continue
+        keep.append(action)
+    return MemoryPlan(actions=keep)
+
+
 def plan_with_llm(
     memory: PlanContext,
     messages: Sequence[Message],
@@ -337,10 +378,11 @@ def plan_with_llm(
             instructions, messages, [h.memory for h in related], today=today,
             categories=categories,
         )  # fmt: skip
-        plan = ask(llm, MemoryPlan, msgs, check)
+        plan = _drop_echoes(ask(llm, MemoryPlan, msgs, check), messages)
     else:
         fact_msgs = P.facts_messages(instructions, messages, today=today, categories=categories)
         facts = [f.strip() for f in ask(llm, FactList, fact_msgs, check).facts if f.strip()]
+        facts = [f for f in facts if not echoed_example(f, messages)]
         if not facts:
             return []
         related = _related(memory, scope, facts, RELATED_PER_FACT)

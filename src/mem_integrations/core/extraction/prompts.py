@@ -20,6 +20,7 @@ from ..messages import Message
 __all__ = [
     "AGENT_INSTRUCTIONS",
     "DEFAULT_CATEGORIES",
+    "EXAMPLE_FACTS",
     "FACTS_CONTRACT",
     "MEMORIES_HEADER",
     "PLAN_CONTRACT",
@@ -34,6 +35,18 @@ __all__ = [
     "render_conversation",
     "render_memories",
 ]
+
+#: The style examples the instructions quote. A weak model may copy one as if the user had said
+#: it ("Is vegetarian" from a chat about jazz); the planner drops an extracted fact that repeats
+#: an example the conversation does not support (``planning.echoed_example``).
+EXAMPLE_FACTS = (
+    "Is vegetarian",
+    "Has a daughter named Mia",
+    "Moved to Berlin in March 2024",
+    "Is named Ada",
+    "Answers in formal English",
+    "Asked to forget all food preferences",
+)
 
 #: The categories every store knows; ``custom_categories`` (per store or per call) add to them.
 DEFAULT_CATEGORIES: dict[str, str] = {
@@ -120,8 +133,8 @@ and "text", followed by the conversation.
 {_CATEGORY_RULES}
 
 Answer with one JSON object of this shape and nothing else:
-{{"actions": [{{"event": "ADD", "text": "Is vegetarian", "categories": ["food"]}}, \
-{{"event": "DELETE", "id": "0"}}]}}"""
+{{"actions": [{{"event": "ADD", "text": "<a new fact>", "categories": ["<category>"]}}, \
+{{"event": "DELETE", "id": "<id of an existing memory>"}}]}}"""
 
 FACTS_CONTRACT = """\
 Today's date is {today}.
@@ -130,7 +143,7 @@ You receive a conversation. List the facts worth remembering. When the user asks
 something, list that request as a fact too, e.g. "Asked to forget all food preferences".
 
 Answer with one JSON object of this shape and nothing else:
-{"facts": ["Is vegetarian", "Has a daughter named Mia"]}"""
+{"facts": ["<a fact>", "<another fact>"]}"""
 
 RECONCILE_CONTRACT = f"""\
 You keep a memory store consistent. Today's date is {{today}}.
@@ -143,8 +156,8 @@ and "text", followed by newly learned facts as a JSON list.
 {_CATEGORY_RULES}
 
 Answer with one JSON object of this shape and nothing else:
-{{"actions": [{{"event": "UPDATE", "id": "0", "text": "Is vegetarian", \
-"categories": ["food"]}}]}}"""
+{{"actions": [{{"event": "UPDATE", "id": "<id of an existing memory>", "text": "<its new text>", \
+"categories": ["<category>"]}}]}}"""
 
 RETRY_MESSAGE = """\
 Your previous answer could not be used: {error}

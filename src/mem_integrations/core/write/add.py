@@ -28,6 +28,7 @@ from ..read.search import search_hits
 from ..read.select import fetch
 from ..records import AddEvent, AddResult, Scope, SearchHit
 from ..storage.rows import RECORD_COLUMNS, content_hash, history_event, ids_sql
+from .chatter import chatter_reason
 from .remove import housekeeping
 
 __all__ = ["add", "apply"]
@@ -79,9 +80,33 @@ def add(
             _Planner(engine), msgs, scope, prompt=prompt, custom_categories=custom_categories
         )
     else:
-        keep = importable_messages(msgs) if direct_import else storable_messages(msgs, scope)
-        ops = [Operation("ADD", m.content, actor_id=m.name, role=m.role) for m in keep]
+        turns = importable_messages(msgs) if direct_import else storable_messages(msgs, scope)
+        ops, dropped = _offline_operations(turns, keep_all=direct_import or not infer)
+        result = apply(engine, ops, scope, meta, cats, expires, timestamp)
+        return AddResult(results=[*result.results, *dropped])
     return apply(engine, ops, scope, meta, cats, expires, timestamp)
+
+
+def _offline_operations(
+    turns: Sequence[Message], *, keep_all: bool
+) -> tuple[list[Operation], list[AddEvent]]:
+    """Without an LLM: an ADD per turn, except chatter, which is reported as ``NONE``.
+
+    Questions, greetings, thanks and acknowledgements hold nothing to remember and would
+    come back in every recall prompt ("What is my dog's name?"), so the default path drops
+    them with the reason; ``infer=False`` (Direct Import) stores every turn as given.
+    """
+    ops: list[Operation] = []
+    dropped: list[AddEvent] = []
+    for m in turns:
+        reason = None if keep_all else chatter_reason(m.content)
+        if reason is None:
+            ops.append(Operation("ADD", m.content, actor_id=m.name, role=m.role))
+        else:
+            dropped.append(
+                AddEvent(id=None, memory=m.content, event="NONE", reason=f"not a fact: {reason}")
+            )
+    return ops, dropped
 
 
 def _existing(
