@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..core.config import DEFAULT_URI_ENV, MemoryConfig
 from ..core.filters import SCOPE_FIELDS
 from ..core.memory import Memory
+from ..core.records import ScopeArgs, scope_args
 
 if TYPE_CHECKING:
     import click
@@ -79,24 +80,6 @@ def open_memory(ctx: click.Context, /, uri: str | None) -> Memory:
     if uri:
         extra["uri"] = uri
     return ctx.with_resource(Memory(MemoryConfig(**extra)))
-
-
-class ScopeArgs(TypedDict, total=False):
-    """The scope options a command was given, ready for ``**`` into a ``Memory`` method."""
-
-    user_id: str
-    agent_id: str
-    run_id: str
-    app_id: str
-
-
-def scope_args(kw: Mapping[str, Any]) -> ScopeArgs:
-    """The scope options that were given, ready for ``**`` into a ``Memory`` method."""
-    out = ScopeArgs()
-    for k in SCOPE_FIELDS:
-        if kw.get(k) is not None:
-            out[k] = kw[k]  # type: ignore[literal-required]
-    return out
 
 
 def result_rows(result: Mapping[str, Any]) -> list[dict[str, Any]]:

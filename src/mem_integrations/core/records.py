@@ -8,8 +8,9 @@ changing one import. Adapters for LangChain and LlamaIndex read the models, neve
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,7 +24,9 @@ __all__ = [
     "MemoryRecord",
     "Page",
     "Scope",
+    "ScopeArgs",
     "SearchHit",
+    "scope_args",
 ]
 
 EventType = Literal["ADD", "UPDATE", "DELETE", "NONE", "EXPIRE"]
@@ -230,3 +233,21 @@ class Page(BaseModel):
             "previous": self.previous,
             "results": [r.to_dict() for r in self.results],
         }
+
+
+class ScopeArgs(TypedDict, total=False):
+    """Scope ids as keyword arguments of a ``Memory`` method: only those that were given."""
+
+    user_id: str
+    agent_id: str
+    run_id: str
+    app_id: str
+
+
+def scope_args(values: Mapping[str, Any]) -> ScopeArgs:
+    """The scope ids in ``values`` that are not None, ready for ``**`` into a ``Memory`` method.
+
+    Other keys are left out; the values are passed as given, so ``Memory`` validates them (an
+    empty id is refused there, never silently dropped here).
+    """
+    return cast(ScopeArgs, {k: values[k] for k in Scope.model_fields if values.get(k) is not None})

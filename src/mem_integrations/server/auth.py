@@ -16,17 +16,17 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict, cast
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from mem_integrations import ConfigurationError
+from mem_integrations.core.records import ScopeArgs, scope_args
 
 __all__ = [
     "AuthError",
     "Authenticator",
     "Forbidden",
-    "ScopeArgs",
     "Tenant",
     "TenantSpec",
     "parse_keys",
@@ -34,20 +34,6 @@ __all__ = [
 ]
 
 SCOPE_KEYS = ("user_id", "agent_id", "run_id", "app_id")
-
-
-class ScopeArgs(TypedDict, total=False):
-    """Scope ids ready for ``**`` into a ``Memory`` method."""
-
-    user_id: str
-    agent_id: str
-    run_id: str
-    app_id: str
-
-
-def scope_args(values: Mapping[str, Any]) -> ScopeArgs:
-    """The non-empty scope ids of a mapping, as typed keyword arguments."""
-    return cast(ScopeArgs, {k: str(v) for k, v in values.items() if k in SCOPE_KEYS and v})
 
 
 class AuthError(Exception):

@@ -10,7 +10,8 @@ from typing import Any
 
 from mem_integrations import Memory, ValidationError
 
-from .auth import Forbidden, ScopeArgs, Tenant, scope_args
+from ..core.records import ScopeArgs, scope_args
+from .auth import Forbidden, Tenant
 
 __all__ = ["ENTITY_TYPES", "delete_entity", "list_entities"]
 
