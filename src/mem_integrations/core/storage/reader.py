@@ -207,12 +207,6 @@ class SearchReader:
         result: pa.Table = await q.select([*columns, "_score"]).limit(limit).to_arrow()
         return result
 
-    def reopen(self) -> None:
-        """Forget the table handle (after ``reset`` dropped and recreated the table)."""
-        self._opening = None
-        self._seen_generation = -1
-        self._manifest_name = None
-
     def close(self) -> None:
         """Stop the loop thread; later searches raise ``StoreError``."""
         if self._loop.is_closed():
