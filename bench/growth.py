@@ -213,6 +213,32 @@ def case_rss(system: str, n_adds: int, users: int = 50) -> dict[str, Any]:
     }
 
 
+def case_bulk(rounds: int, batch: int, fill_rows: int = 20_000) -> dict[str, Any]:
+    """Bulk add through the public API (``add`` of a list of turns, ``infer=False``) next to
+    the bare embedder, on a store already holding ``fill_rows`` memories.
+
+    With the real MiniLM the embedder dominates, so this shows what the store adds on top;
+    with ``HashEmbedder`` (near-free vectors) the ratio is the store's own throughput.
+    """
+    from .common import real_embedder
+    from .speed import bulk_vs_embedder, fill
+
+    out: dict[str, Any] = {"rounds": rounds, "batch": batch, "fill_rows": fill_rows}
+    minilm = real_embedder()
+    users = [f"user-{i:03d}" for i in range(20)]
+    for name, emb in (("minilm", minilm), ("hash", embedder())):
+        with tempfile.TemporaryDirectory(prefix="bench-bulk-") as tmp:
+            uri = f"{tmp}/ours"
+            if name == "minilm":  # MiniLM-like vectors from a pool: the store's model id
+                fill(uri, fill_rows, minilm.embed_array(synthetic_texts(512, seed=99)))
+            else:
+                fill_both(uri, None, [users[i % len(users)] for i in range(fill_rows)])
+            m = Memory(MemoryConfig(uri=uri, embedder=emb))
+            out[name] = bulk_vs_embedder(m, emb, users, rounds, batch)
+            m.close()
+    return out
+
+
 def build(path: str, rows: int, per_user: int = 1000) -> dict[str, Any]:
     """A store (ours and raw side by side) of ``rows`` memories, ``per_user`` each, users mixed."""
     n_users = max(1, rows // per_user)
@@ -458,6 +484,12 @@ def run_all(
         o, w = res["rss"]["ours"], res["rss"]["raw"]
         if "error" not in o and "error" not in w and w["growth_mb"] > 0:
             res["rss"]["growth_ratio"] = round(o["growth_mb"] / w["growth_mb"], 2)
+    if "bulk" in only:
+        log("bulk add vs the embedder (MiniLM, HashEmbedder) ...")
+        r = res["bulk"] = _sub("bulk", "4" if quick else "8", "256")
+        log(f"  -> {r}")
+        if save is not None:
+            save(res)
     if size["scale"]:
         with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
             rows = size["scale"]
@@ -544,6 +576,7 @@ def main() -> None:
         "loop",
         "stream",
         "rss",
+        "bulk",
         "build",
         "open",
         "scale",
@@ -556,6 +589,8 @@ def main() -> None:
             r = case_stream(int(a[0]))
         elif kind == "rss":
             r = case_rss(a[0], int(a[1]))
+        elif kind == "bulk":
+            r = case_bulk(int(a[0]), int(a[1]))
         elif kind == "build":
             r = build(a[0], int(a[1]))
         elif kind == "age":

@@ -103,12 +103,16 @@ def search_block(
 def bulk_vs_embedder(
     m: Memory, emb: Any, users: list[str], rounds: int, batch: int
 ) -> dict[str, Any]:
-    """Bulk add throughput next to the bare embedder's, same texts, interleaved rounds."""
+    """Bulk add throughput next to the bare embedder's, same texts, interleaved rounds.
+
+    ``emb`` is the store's own embedder (MiniLM's ``embed_array``, or any ``embed_documents``).
+    """
+    encode = getattr(emb, "embed_array", None) or emb.embed_documents
     add_s, emb_s, n = 0.0, 0.0, 0
     for r in range(rounds):
         texts = synthetic_texts(batch, seed=10_000 + r, start=10_000_000 + r * batch)
         t0 = time.perf_counter()
-        emb.embed_array([t + " " for t in texts])  # different strings, same lengths
+        encode([t + " " for t in texts])  # different strings, same lengths
         emb_s += time.perf_counter() - t0
         t0 = time.perf_counter()
         m.add(

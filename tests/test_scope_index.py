@@ -159,6 +159,27 @@ def test_scopes_over_the_budget_go_to_lancedb(tmp_path: Path, clock: FrozenClock
     m.close()
 
 
+def test_in_a_table_over_the_budget_a_scope_is_read_once_it_is_searched_again(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    """A cold scope's first search costs LanceDB's two indexed queries, not a scope read."""
+    m = _memory(tmp_path / "s", clock, search_cache_rows=4)
+    m.add([{"role": "user", "content": d} for d in DOCS[:5]], user_id="big", infer=False)
+    m.add([{"role": "user", "content": d} for d in DOCS[5:8]], user_id="small", infer=False)
+    m.close()
+    m = _memory(tmp_path / "s", clock, search_cache_rows=4)  # opens a table of 8 rows > 4
+    first = [h.id for h in m.search_hits("Maria dogs shelter", user_id="small")]
+    m.store.search.wait_for_loads()
+    assert m.store.scopes.rows == 0  # answered by LanceDB, nothing read into RAM
+    again = [h.id for h in m.search_hits("Maria dogs shelter", user_id="small")]
+    m.store.search.wait_for_loads()
+    assert m.store.scopes.rows == 3  # searched again: read on the loader thread
+    held = [h.id for h in m.search_hits("Maria dogs shelter", user_id="small")]
+    assert first[0] == again[0] == held[0]
+    assert set(first) == set(held)
+    m.close()
+
+
 def test_reset_forgets_held_scopes(memory: Memory) -> None:
     memory.add("the kayak is red", user_id="u", infer=False)
     assert memory.search_hits("kayak", user_id="u")

@@ -283,6 +283,7 @@ class ScopeCache:
         self._snapshots: OrderedDict[str, Snapshot] = OrderedDict()
         self._rows = 0
         self._too_big: OrderedDict[str, float] = OrderedDict()  # where -> when it was counted
+        self._missed: OrderedDict[str, None] = OrderedDict()  # scopes searched cold once
         self._lock = threading.Lock()
 
     def get(self, where: str, version: int) -> Snapshot | None:
@@ -307,6 +308,17 @@ class ScopeCache:
             del self._too_big[where]
             return True
 
+    def missed(self, where: str) -> bool:
+        """Note a search of ``where`` that found it not held; True if one was noted before."""
+        with self._lock:
+            if where in self._missed:
+                del self._missed[where]
+                return True
+            self._missed[where] = None
+            while len(self._missed) > _TRACKED:
+                self._missed.popitem(last=False)
+            return False
+
     def over_budget(self, where: str) -> None:
         """Note that ``where`` selected more than the budget (``may_hold`` says no a while)."""
         with self._lock:
@@ -316,8 +328,11 @@ class ScopeCache:
                 self._too_big.popitem(last=False)
 
     def put(self, where: str, snap: Snapshot) -> None:
-        """Keep ``snap``, evicting the least recently used beyond the budget."""
+        """Keep ``snap`` unless a newer one is held, evicting the least recently used."""
         with self._lock:
+            held = self._snapshots.get(where)
+            if held is not None and held.version > snap.version:
+                return
             self._drop(where)
             self._snapshots[where] = snap
             self._rows += snap.size
@@ -353,6 +368,7 @@ class ScopeCache:
         with self._lock:
             self._snapshots.clear()
             self._too_big.clear()
+            self._missed.clear()
             self._rows = 0
 
     @property

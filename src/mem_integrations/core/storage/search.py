@@ -2,12 +2,26 @@
 
 A scope within the cache budget is answered from its snapshot in RAM (``scope_index``) at the
 table's current version; a larger scope is two LanceDB queries gathered on the reader's loop.
+
+Reading a scope costs more than searching it through LanceDB once: its rows are scattered
+over the table (memories arrive interleaved across users), and every column is a random read
+per row, then its text is analysed in Python. At 1M memories a cold 1k-row scope took ~4x a
+raw LanceDB prefiltered search to read (``bench/results/growth-*.md``, scale case). So while
+the whole table fits the budget, a scope is read at its first search, as before; in a larger
+table a cold scope's first search goes through LanceDB's two indexed queries, and a scope
+searched again while still remembered as missed is read on a background thread, so the
+caller never waits for a scope read there. The price is that a cold search in a large store
+ranks its text matches with the whole table's BM25 statistics, as scopes over the budget
+always have, instead of the scope's own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -22,12 +36,15 @@ from .scope_index import ScopeCache, Snapshot
 
 __all__ = ["Searcher"]
 
+log = logging.getLogger(__name__)
+
 
 class Searcher:
     """The read side of a store.
 
     ``has_fts`` tells whether the full-text index exists; ``ensure_indexes`` (blocking) builds
-    the missing indexes, which LanceDB can only do once the table has rows.
+    the missing indexes, which LanceDB can only do once the table has rows; ``table_rows``
+    estimates the table's size (whether every scope could be held at once).
     """
 
     def __init__(
@@ -36,11 +53,16 @@ class Searcher:
         scopes: ScopeCache,
         has_fts: Callable[[], bool],
         ensure_indexes: Callable[[], None],
+        table_rows: Callable[[], int] = lambda: 0,
     ) -> None:
         self._reader = reader
         self.scopes = scopes
         self._has_fts = has_fts
         self._ensure_indexes = ensure_indexes
+        self._table_rows = table_rows
+        self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mem-scope-load")
+        self._loading: set[str] = set()
+        self._loading_lock = threading.Lock()
 
     def vector_search(
         self, vector: Sequence[float] | Any, where: str | None, limit: int, columns: Sequence[str]
@@ -116,11 +138,13 @@ class Searcher:
             if snap is not None:
                 return version, snap, None
             if self.scopes.may_hold(scope_where):
-                q = table.query().where(scope_where).select(list(columns)).limit(cap + 1)
-                rows = await q.to_arrow()
-                if rows.num_rows <= cap:
-                    return version, rows, None
-                self.scopes.over_budget(scope_where)
+                if self._table_rows() > cap:  # a large table: read the scope if it is hot
+                    if self.scopes.missed(scope_where):
+                        self._load_later(scope_where, columns, scope)
+                else:
+                    rows = await self._read_scope(table, scope_where, columns)
+                    if rows is not None:
+                        return version, rows, None
             vec, fts = await asyncio.gather(
                 self._reader.vector(table, vector, where, limit, columns),
                 self._text(table, text, where, limit, columns),
@@ -135,3 +159,52 @@ class Searcher:
             self.scopes.put(scope_where, found)
         assert isinstance(found, Snapshot)
         return found.candidates(vector, text, now, limit)
+
+    async def _read_scope(self, table: Any, where: str, columns: Sequence[str]) -> pa.Table | None:
+        """The rows of a scope, or None (and noted) when it holds more than the budget."""
+        cap = self.scopes.max_rows
+        rows = await table.query().where(where).select(list(columns)).limit(cap + 1).to_arrow()
+        if rows.num_rows <= cap:
+            return rows
+        self.scopes.over_budget(where)
+        return None
+
+    def _load_later(
+        self, where: str, columns: Sequence[str], scope: Mapping[str, str] | None
+    ) -> None:
+        """Read a scope into RAM on the loader thread (one at a time, each scope once)."""
+        with self._loading_lock:
+            if where in self._loading:
+                return
+            self._loading.add(where)
+        try:
+            self._loader.submit(self._load, where, list(columns), scope)
+        except RuntimeError:  # closing: nothing more to load
+            with self._loading_lock:
+                self._loading.discard(where)
+
+    def _load(self, where: str, columns: list[str], scope: Mapping[str, str] | None) -> None:
+        async def read() -> tuple[int, pa.Table | None]:
+            table = await self._reader.table()
+            version = int(await table.version())  # before the read: data is never older
+            if self.scopes.get(where, version) is not None:
+                return version, None
+            return version, await self._read_scope(table, where, columns)
+
+        try:
+            version, rows = self._reader.run(read())
+            if rows is not None:  # built here, on the loader thread: it is CPU work
+                self.scopes.put(where, Snapshot(version, rows, scope))
+        except Exception:  # a cache fill must never take the app down; the next search reads
+            log.warning("background read of a scope failed", exc_info=True)
+        finally:
+            with self._loading_lock:
+                self._loading.discard(where)
+
+    def wait_for_loads(self) -> None:
+        """Block until the scope reads already queued are done (tests, benchmarks, close)."""
+        self._loader.submit(lambda: None).result()
+
+    def close(self) -> None:
+        """Finish queued scope reads; no new ones start."""
+        self._loader.shutdown(wait=True)

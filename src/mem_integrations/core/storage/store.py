@@ -114,8 +114,9 @@ class Store:
         )
         self.scopes = ScopeCache(search_cache_rows)
         self.search = Searcher(
-            self._reader, self.scopes, lambda: "memory" in self._indexed, self._ensure_indexes
-        )
+            self._reader, self.scopes, lambda: "memory" in self._indexed, self._ensure_indexes,
+            lambda: self._rows_at_optimize + self._commits,
+        )  # fmt: skip
         #: vector, full-text and scoped searches (see ``storage.search``)
         self.vector_search = self.search.vector_search
         self.text_search = self.search.text_search
@@ -350,6 +351,7 @@ class Store:
         """
         self.wait_for_housekeeping()
         self._bg.shutdown(wait=True)
+        self.search.close()
         self._reader.close()
         self.scopes.clear()
 
