@@ -356,11 +356,16 @@ def age(path: str) -> dict[str, Any]:
     return {"recovered": n}
 
 
-def case_scale(path: str, users: int, n_queries: int, n_adds: int) -> dict[str, Any]:
-    """Search p50/p99 under uniform and Zipf access, then single adds, both systems in turn."""
+def case_scale(
+    path: str, users: int, n_queries: int, n_adds: int, alone: bool = False
+) -> dict[str, Any]:
+    """Search p50/p99 under uniform and Zipf access, then single adds, both systems in turn.
+
+    ``alone``: ours only, in this process, for its own peak RSS (the ratios need both).
+    """
     m = _ours(f"{path}/ours")
     m.wait_for_housekeeping()
-    raw = RawLance(f"{path}/raw")
+    raw: Any = _Idle() if alone else RawLance(f"{path}/raw")
     emb = embedder()
     qs = synthetic_queries(n_queries, seed=31)
     rng = np.random.default_rng(3)
@@ -407,6 +412,19 @@ def case_scale(path: str, users: int, n_queries: int, n_adds: int) -> dict[str, 
     m.close()
     raw.close()
     return out
+
+
+class _Idle:
+    """Stands in for the raw system when ours runs alone (``case_scale(alone=True)``)."""
+
+    def search(self, *args: Any) -> None:
+        """Nothing: only ours is measured."""
+
+    def add(self, *args: Any) -> None:
+        """Nothing: only ours is measured."""
+
+    def close(self) -> None:
+        """Nothing to close."""
 
 
 # -- runner --------------------------------------------------------------------------------------
@@ -503,6 +521,8 @@ def run_all(
                 log(f"  open {system} -> {r}")
             r = res["scale"]["search"] = _sub("scale", tmp, users, "400", "200")
             log(f"  scale -> {r}")
+            r = res["scale"]["ours_alone"] = _sub("scale", tmp, users, "400", "200", "alone")
+            log(f"  scale, ours alone (its peak RSS) -> {r}")
             if save is not None:
                 save(res)
     res["machine_end"] = machine()
@@ -598,7 +618,7 @@ def main() -> None:
         elif kind == "open":
             r = case_open(a[0], a[1], int(a[2]), float(a[3]))
         else:
-            r = case_scale(a[0], int(a[1]), int(a[2]), int(a[3]))
+            r = case_scale(a[0], int(a[1]), int(a[2]), int(a[3]), a[4:] == ["alone"])
         print(json.dumps(r, default=str))
         return
     ap = argparse.ArgumentParser(prog="python -m bench.growth", description=__doc__)
