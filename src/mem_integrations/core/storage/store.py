@@ -26,7 +26,7 @@ from .annotations import FEEDBACK
 from .commits import retry_on_conflict, store_error, write_lock
 from .compaction import cadence, compact
 from .indexes import INDEXED_COLUMNS, create_missing, index_once
-from .reader import SearchReader
+from .reader import SearchReader, versions_dir
 from .rows import ids_sql
 from .schema import (
     ACCESSES,
@@ -42,7 +42,8 @@ from .schema import (
 )
 from .scope_index import ScopeCache
 from .search import Searcher
-from .watermark import deletion_rows, next_seq, stamp
+from .seen_hashes import SeenHashes
+from .watermark import log_deletions, next_seq, stamp
 
 __all__ = ["Store"]
 
@@ -113,6 +114,8 @@ class Store:
             uri, storage_options, read_consistency_interval, lambda: self.generation, self.session
         )
         self.scopes = ScopeCache(search_cache_rows)
+        #: scopes' texts in RAM for the duplicate check of adds (``storage.seen_hashes``)
+        self.seen = SeenHashes(versions_dir(uri), lambda: int(self.memories.version), self.query)
         self.search = Searcher(
             self._reader, self.scopes, lambda: "memory" in self._indexed, self._ensure_indexes
         )
@@ -123,8 +126,10 @@ class Store:
 
     # -- writes -------------------------------------------------------------------------------
 
-    def _after_commit(self, version: int | None = None) -> None:
-        """Count a commit to the memories table; ``version`` is the one it created, if known."""
+    def _after_commit(self, version: int | None = None, rows: pa.Table | None = None) -> None:
+        """Count a commit to the memories table: the ``version`` it made and ``rows`` it wrote."""
+        if version is not None:
+            self.seen.committed(version, rows)
         with self._lock:
             self.generation += 1
             self._reader.committed(self.generation, version)
@@ -156,7 +161,7 @@ class Store:
         version = int(result.version)
         self.scopes.appended(version, rows)
         self._ensure_indexes()
-        self._after_commit(version)
+        self._after_commit(version, rows)
 
     def upsert(self, rows: pa.Table) -> None:
         """Replace whole rows by id in one commit (used by update and batch_update)."""
@@ -174,7 +179,7 @@ class Store:
         )
         version = int(result.version)
         self.scopes.appended(version, rows, replaces=True)  # held scopes follow, no re-read
-        self._after_commit(version)
+        self._after_commit(version, rows)
 
     def merge(self, rows: pa.Table, delete_where: str | None = None) -> set[str]:
         """Rewrite existing rows by id and delete ``delete_where``: one commit, no insert.
@@ -188,7 +193,7 @@ class Store:
         ids = rows.column("id").to_pylist()
         seq = next_seq()
         if delete_where:
-            self._log_deletions(delete_where, seq)
+            log_deletions(self, delete_where, seq)
         stamped = stamp(rows, seq)
 
         def commit() -> Any:
@@ -202,9 +207,9 @@ class Store:
         if int(result.num_updated_rows) == len(ids):
             if not delete_where:  # every row rewritten, none deleted: held scopes follow
                 self.scopes.appended(version, stamped, replaces=True)
-            self._after_commit(version)
+            self._after_commit(version, stamped)
             return set(ids)
-        self._after_commit()
+        self._after_commit(version, stamped)
         # Some rows were deleted concurrently: read which ones this commit found, at its version.
         at = self.db.open_table(MEMORIES)
         at.checkout(int(result.version))
@@ -217,25 +222,14 @@ class Store:
         result = retry_on_conflict(
             lambda: self.memories.update(where=where, values_sql={"expires_at": value}), "expiry"
         )
-        self._after_commit()
+        self._after_commit(int(result.version))
         return int(result.rows_updated)
 
     def delete(self, where: str) -> None:
         """Delete matching memories in one commit (after logging their ids for recovery)."""
-        self._log_deletions(where, next_seq())
-        retry_on_conflict(lambda: self.memories.delete(where), "delete")
-        self._after_commit()
-
-    def _log_deletions(self, where: str, seq: int) -> None:
-        """Log the ids ``where`` selects before they are deleted (one small commit).
-
-        A delete leaves no row behind: without the log, recovery could not tell which
-        deletes since its last check lack their history without reading all of history.
-        """
-        ids = self.query(where, ["id"])["id"].to_pylist()
-        if ids:
-            log_rows = deletion_rows(ids, seq)
-            retry_on_conflict(lambda: self.deletions.add(log_rows), "deletion log")
+        log_deletions(self, where, next_seq())
+        result = retry_on_conflict(lambda: self.memories.delete(where), "delete")
+        self._after_commit(int(result.version))
 
     def add_history(self, rows: Sequence[dict[str, Any]]) -> None:
         """Append history events in one commit; history rows are never rewritten."""
@@ -342,6 +336,7 @@ class Store:
             tables.append(self.db.open_table(FEEDBACK))
         empty_tables(tables, self._after_commit)
         self.scopes.clear()
+        self.seen.clear()
 
     def close(self) -> None:
         """Finish background work and let go of the scopes held in RAM.
