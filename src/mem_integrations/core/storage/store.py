@@ -24,7 +24,7 @@ from ..errors import StoreError
 from ..filters import sql_timestamp
 from .annotations import FEEDBACK
 from .commits import retry_on_conflict, store_error, write_lock
-from .compaction import cadence, compact
+from .compaction import cadence, compact, tier_target
 from .indexes import INDEXED_COLUMNS, create_missing, index_once
 from .reader import SearchReader, versions_dir
 from .rows import ids_sql
@@ -76,6 +76,7 @@ class Store:
         self._optimize_every = optimize_every
         self.cleanup_older_than = cleanup_older_than
         self._commits = 0
+        self._background_compactions = 0
         # Bumped by every commit to the memories table made here; the search reader compares
         # it with the last one it saw, so this process's own writes are searchable at once.
         self.generation = 0
@@ -146,7 +147,8 @@ class Store:
 
     def _optimize_quietly(self) -> None:
         try:
-            self.optimize()
+            self._background_compactions += 1
+            self.optimize(target_rows=tier_target(self._background_compactions))
             if self.after_optimize is not None:
                 self.after_optimize()
         except Exception:  # background housekeeping must never take the app down
@@ -282,11 +284,13 @@ class Store:
         with self._lock:
             self.generation += create_missing(self.memories, self._indexed)
 
-    def optimize(self, cleanup_older_than: timedelta | None = None) -> None:
+    def optimize(
+        self, cleanup_older_than: timedelta | None = None, target_rows: int | None = None
+    ) -> None:
         """Compact fragments, fold new rows into the indexes, drop superseded versions.
 
         Many small commits fragment a Lance table and slow reads 5-7x; this brings it back,
-        rewriting only the small fragments (``storage.compaction``).
+        rewriting only the small fragments (under ``target_rows``: ``storage.compaction``).
         """
         older = self.cleanup_older_than if cleanup_older_than is None else cleanup_older_than
         for table in (self.memories, self.history, self.accesses):
@@ -298,7 +302,8 @@ class Store:
             if table is self.history:
                 index_once(table, "memory_id")  # recovery and history() look events up by id
             # A compaction loses the race to any concurrent update/delete of its fragments.
-            retry_on_conflict(functools.partial(compact, table, older), f"optimize {table.name}")
+            merge = functools.partial(compact, table, older, target_rows)
+            retry_on_conflict(merge, f"optimize {table.name}")
             if table is self.memories:
                 with self._lock:
                     self.generation += 1
