@@ -9,6 +9,9 @@ process's commit, not after this process's own updates. History is queued
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -115,4 +118,34 @@ def test_close_commits_queued_history(tmp_path: Path) -> None:
         again.wait_for_housekeeping()  # recovery at open has looked: it found nothing missing
         hist = again.store.history.to_arrow().to_pylist()
         assert sorted(e["memory_id"] for e in hist if e["event"] == "ADD") == sorted(ids)
+        assert not [e for e in hist if e["id"].startswith("recovered-")]
+
+
+def test_exit_without_close_commits_queued_history(tmp_path: Path) -> None:
+    """A script that never closes its Memory still leaves complete history (atexit).
+
+    The writer thread's commits fail in the child, so what lands is what the exit flushed.
+    """
+    uri = str(tmp_path / "s")
+    script = (
+        "import threading\n"
+        "from mem_integrations import Memory, MemoryConfig\n"
+        "from mem_integrations.testing import HashEmbedder\n"
+        f"m = Memory(MemoryConfig(uri={uri!r}, embedder=HashEmbedder()))\n"
+        "real = m.store.add_history\n"
+        "def main_thread_only(rows):\n"
+        "    if threading.current_thread().name == 'mem-history':\n"
+        "        raise OSError('the writer thread cannot commit')\n"
+        "    return real(rows)\n"
+        "m.store.add_history = main_thread_only\n"
+        "for i in range(5):\n"
+        "    m.add(f'exit fact {i}', user_id='u', infer=False)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    cmd = [sys.executable, "-c", script]
+    subprocess.run(cmd, check=True, env=env, timeout=120, capture_output=True)
+    with open_memory(uri) as m:
+        m.wait_for_housekeeping()
+        hist = m.store.history.to_arrow().to_pylist()
+        assert sorted(e["new_memory"] for e in hist) == [f"exit fact {i}" for i in range(5)]
         assert not [e for e in hist if e["id"].startswith("recovered-")]
