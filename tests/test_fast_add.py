@@ -15,7 +15,10 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from mem_integrations import Memory, MemoryConfig
+from mem_integrations.core.storage import seen_hashes
 from mem_integrations.testing import FrozenClock, HashEmbedder
 from reliability.workers import open_memory
 
@@ -149,3 +152,21 @@ def test_exit_without_close_commits_queued_history(tmp_path: Path) -> None:
         hist = m.store.history.to_arrow().to_pylist()
         assert sorted(e["new_memory"] for e in hist) == [f"exit fact {i}" for i in range(5)]
         assert not [e for e in hist if e["id"].startswith("recovered-")]
+
+
+def test_many_foreign_rows_drop_the_held_scopes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past MAX_DELTA rows written elsewhere, scopes are re-read instead of patched."""
+    monkeypatch.setattr(seen_hashes, "MAX_DELTA", 2)
+    uri = str(tmp_path / "s")
+    a = Memory(MemoryConfig(uri=uri, embedder=HashEmbedder()))
+    b = Memory(MemoryConfig(uri=uri, embedder=HashEmbedder()))
+    assert events(a, "first", user_id="u") == ["ADD"]
+    assert events(a, "other scope", user_id="w") == ["ADD"]
+    b.add([{"role": "user", "content": f"bulk {i}"} for i in range(5)], user_id="u", infer=False)
+    assert events(a, "bulk 3", user_id="u") == ["NONE"]
+    assert a.store.seen.scopes == 1  # w was dropped with the rebase; u re-read
+    assert events(a, "other scope", user_id="w") == ["NONE"]
+    a.close()
+    b.close()

@@ -21,7 +21,8 @@ Staying a superset across versions, without reading the scope again:
   (``seq``, ``storage.watermark``) since the oldest held scope was read, minus the grace
   recovery also allows a writer between its stamp and its commit, adds their hashes to every
   held scope, and moves them to the latest version. A compaction costs one small query for
-  all scopes together, not a re-read of each.
+  all scopes together, not a re-read of each; after a bulk load (more than
+  :data:`MAX_DELTA` such rows) the held scopes are dropped and re-read one by one instead.
 - the latest version is found as the search reader finds it (``storage.reader``): one
   ``stat`` of the next version's manifest, and a real listing once per ``FULL_REFRESH_S``.
 
@@ -51,7 +52,7 @@ from .reader import FULL_REFRESH_S, MANIFEST_NAMES
 from .schema import SEQ
 from .watermark import GRACE_NS
 
-__all__ = ["SCOPE_COLUMNS", "SCOPE_MAX_KEYS", "SeenHashes"]
+__all__ = ["MAX_DELTA", "SCOPE_COLUMNS", "SCOPE_MAX_KEYS", "SeenHashes"]
 
 #: The columns that make a scope (an add's duplicate check matches all four exactly).
 SCOPE_COLUMNS = ("user_id", "agent_id", "run_id", "app_id")
@@ -59,6 +60,8 @@ SCOPE_COLUMNS = ("user_id", "agent_id", "run_id", "app_id")
 SCOPE_MAX_KEYS = 200_000
 #: Hashes held across all scopes (8 bytes each), least recently used scope out first.
 MAX_KEYS = 2_000_000
+#: Rows a rebase reads at most; beyond (a bulk load), held scopes are dropped and re-read.
+MAX_DELTA = 20_000
 #: Versions replayed from the log at most; beyond, a rebase is cheaper.
 _MAX_REPLAY = 10_000
 #: How long a scope found over :data:`SCOPE_MAX_KEYS` is not loaded again.
@@ -229,15 +232,22 @@ class SeenHashes:
         with self._lock:
             held = list(self._held.values())
             self._gap = False
+        added: dict[Key, list[int]] = {}
         if held:
             since = min(h.known_ns for h in held) - GRACE_NS
             cols = ["hash", *SCOPE_COLUMNS]
-            added = _by_scope(self._read(f"{SEQ} > {since}", cols, None))
+            rows = self._read(f"{SEQ} > {since}", cols, MAX_DELTA + 1)
+            if rows.num_rows > MAX_DELTA:  # a bulk load: re-reading each scope costs less
+                held = []
+                with self._lock:
+                    self._held.clear()
+                    self._keys = 0
+            added = _by_scope(rows) if held else {}
         with self._lock:
             for h in held:
                 self._grow(h, added.get(h.scope, ()))
                 h.version = latest
-                h.known_ns = min(h.known_ns, now_ns)
+                h.known_ns = now_ns  # every row stamped before it, less the grace, is in
             self._own = {v: a for v, a in self._own.items() if v > latest}
             if self._top is None or latest >= self._top:
                 self._top = latest
