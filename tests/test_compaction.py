@@ -44,3 +44,31 @@ def test_big_fragments_are_left_alone(
     assert len(m.search_hits("single memory 3", user_id="u")) > 0
     assert m.stats()["unindexed_rows"] == 0  # new rows were folded into the indexes
     m.close()
+
+
+def test_background_compactions_merge_in_tiers(tmp_path: Path, clock: FrozenClock) -> None:
+    assert [compaction.tier_target(n) for n in (1, 2, 3, 4, 8, 16, 32, 64)] == [
+        64, 64, 64, 256, 256, 1024, 1024, 4096
+    ]  # fmt: skip
+    assert compaction.tier_target(4**12) == compaction.TARGET_ROWS
+    m = Memory(
+        MemoryConfig(
+            uri=str(tmp_path / "s"), embedder=HashEmbedder(), clock=clock, optimize_every=10**6
+        )
+    )
+    m.add([{"role": "user", "content": f"bulk memory {i}"} for i in range(40)], user_id="u",
+          infer=False)  # fmt: skip
+    for i in range(10):
+        m.add(f"single memory {i}", user_id="u", infer=False)
+    m.store.optimize(target_rows=8)  # a small tier: the 40-row fragment is not touched
+    assert [n for _, n in _fragments(m)] == [40, 10]
+    for i in range(5):
+        m.add(f"later memory {i}", user_id="u", infer=False)
+    m.store.optimize(target_rows=8)  # the 10 rows merged before are not rewritten again
+    assert [n for _, n in _fragments(m)] == [40, 10, 5]
+    m.store.optimize(target_rows=32)  # the next tier merges them, still not the 40
+    assert [n for _, n in _fragments(m)] == [40, 15]
+    m.optimize()  # an explicit optimize merges everything under TARGET_ROWS
+    assert [n for _, n in _fragments(m)] == [55]
+    assert len(m.get_all(user_id="u", limit=100)["results"]) == 55
+    m.close()

@@ -6,8 +6,10 @@ elsewhere). Three runs:
 - the fault is there before the call: the call raises a typed error and changes nothing, reads
   keep working, and the same call succeeds once the disk is healed;
 - the fault strikes between the memories commit and the history commit, the one window where
-  two tables can disagree: the error says exactly what was committed (``PartialWriteError``),
-  history is completed at the next open, and retrying the call creates no duplicate;
+  two tables can disagree: the call returns once its memories commit landed (history is
+  committed behind it, ``storage.history_queue``); the flush that meets the fault says
+  exactly what is committed without history (``PartialWriteError``), the events stay queued
+  and land once the disk is healed, and retrying the call creates no duplicate;
 - a sweep of almost-full disks, so that the space runs out wherever it runs out.
 
 Every call is classified (``reliability.faults.classify``); the targets are zero untyped errors
@@ -25,8 +27,9 @@ from typing import Any
 import pytest
 
 from mem_integrations import Memory, MemoryLayerError
+from mem_integrations.core.storage.recovery import RECOVERED_PREFIX
 from reliability.checks import last_events
-from reliability.faults import Disk, PartialWriteError, run, state, tmpfs
+from reliability.faults import Disk, PartialWriteError, changes, run, state, tmpfs
 from reliability.workers import open_memory
 
 FIGURES: Counter[str] = Counter()
@@ -40,6 +43,7 @@ def top_up(m: Memory) -> list[str]:
         m.add(f"u fact {next(_seq)}", user_id="u", metadata={"k": 1})
     for _ in range(2 - len(m.get_all(user_id="v")["results"])):
         m.add(f"v fact {next(_seq)}", user_id="v")
+    m.wait_for_housekeeping()  # history of the above committed before the fault is injected
     return [r["id"] for r in m.get_all(user_id="u", limit=100)["results"]]
 
 
@@ -132,9 +136,12 @@ def test_fault_between_memories_and_history_commit(disk: Disk, op: str, fault: s
     m = open_store(disk)
     ids = top_up(m)
     real = m.store.add_history
+    armed = [True]
 
     def broken(*args: Any, **kwargs: Any) -> Any:
-        (disk.read_only if fault == "read_only" else disk.fill)()
+        if armed:  # the first history commit after the call meets the fault
+            armed.clear()
+            (disk.read_only if fault == "read_only" else disk.fill)()
         return real(*args, **kwargs)
 
     m.store.add_history = broken  # type: ignore[method-assign]
@@ -142,19 +149,25 @@ def test_fault_between_memories_and_history_commit(disk: Disk, op: str, fault: s
     text = f"retried fact {next(_seq)}"
     call = (lambda: m.add(text, user_id="u")) if op == "add" else (lambda: OPS[op](m, ids))
     kind, exc, before, after = run(m, call)
-    m.store.add_history = real  # type: ignore[method-assign]
     record(kind, exc)
+    assert kind == "ok", "the call waits for its memories commit only; history follows it"
+    assert PartialWriteError is not None
+    with pytest.raises(PartialWriteError) as info:  # the flush that meets the fault says so
+        m.wait_for_housekeeping()
+    committed = {k: sorted(v) for k, v in getattr(info.value, "committed", {}).items()}
+    assert committed == changes(before, after)
+    assert "next open" in str(info.value)
+    m.store.add_history = real  # type: ignore[method-assign]
     disk.heal()
-    if kind == "partial":
-        assert PartialWriteError is not None and isinstance(exc, PartialWriteError)
-        assert "next open" in str(exc)
-        assert getattr(exc, "result", None) is not None  # what the call would have returned
-        if op == "add":  # a caller that retries anyway gets no duplicate
-            again = m.add(text, user_id="u")["results"]
-            assert [e["event"] for e in again] == ["NONE"]
+    m.wait_for_housekeeping()  # the queued events were kept: they land now
+    assert_history_complete(m)
+    assert not [i for i in state(m)[1] if i.startswith(RECOVERED_PREFIX)]
+    if op == "add":  # a caller that retries anyway gets no duplicate
+        again = m.add(text, user_id="u")["results"]
+        assert [e["event"] for e in again] == ["NONE"]
     m.close()
     with open_store(disk) as reopened:
-        assert_history_complete(reopened)  # completed at the next open
+        assert_history_complete(reopened)
         assert state(reopened)[0] == after[0]
 
 

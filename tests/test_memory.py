@@ -353,9 +353,11 @@ def test_background_compaction_cadence_scales_with_the_table(tmp_path: Path) -> 
             m.add(f"fact number {i} about tea", user_id="u", infer=False)
         m.store.wait_for_housekeeping()
     # One fragment per single add until a compaction folds them; commits made while a
-    # compaction runs stay outside it, so the auto store keeps a short tail, never 30.
+    # compaction runs stay outside it (how many depends on how fast adds are against the
+    # compaction), but at least the compaction due at the 10th commit ran: it folded the
+    # single-row fragments after the first, indexed, one (9 or more into one).
     assert fixed.stats()["fragments"] >= 30
-    assert auto.stats()["fragments"] <= 12
+    assert auto.stats()["fragments"] <= 22
     auto.store._rows_at_optimize = 10_000
     assert auto.store.optimize_due_after() == 25
     auto.store._rows_at_optimize = 10_000_000

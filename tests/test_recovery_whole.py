@@ -31,8 +31,10 @@ def _event(mid: str, event: str, old: str | None, new: str | None, at: datetime,
 
 @pytest.mark.parametrize("seed", range(6))
 def test_whole_pass_repairs_exactly_what_the_exact_check_repairs(
-    tmp_path: Path, seed: int
+    tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if seed % 2:  # compare in id slices, as a store over ``_SLICE_ROWS`` memories is
+        monkeypatch.setattr(recovery, "_SLICE_ROWS", 0)
     rng = random.Random(seed)
     clock = FrozenClock(datetime(2026, 1, 1, tzinfo=UTC))
     m = Memory(MemoryConfig(uri=str(tmp_path / "s"), embedder=HashEmbedder(), clock=clock))
@@ -69,7 +71,6 @@ def test_whole_pass_repairs_exactly_what_the_exact_check_repairs(
             n += 1
             events.append(_event(f"lost-{i}", "DELETE", f"was {i}", None, t0 + timedelta(1), n))
     m.store.add_history(events)
-    m.store.flush_history() if hasattr(m.store, "flush_history") else None
     ids = {r["id"] for r in rows} | {e["memory_id"] for e in events}
     exact = recovery._reconcile_ids(m.store.memories, m.store.history, clock, ids)
     whole = recovery.reconcile(m.store.memories, m.store.history, clock)

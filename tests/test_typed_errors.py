@@ -30,6 +30,7 @@ from mem_integrations.testing import FrozenClock, HashEmbedder, ScriptedLLM
 
 
 def snapshot(m: Memory) -> tuple[list[dict[str, Any]], int]:
+    m.wait_for_housekeeping()  # history is committed behind the writes: all of it first
     rows = m.store.memories.to_arrow().drop_columns(["vector"]).sort_by("id").to_pylist()
     return rows, m.store.history.count_rows()
 

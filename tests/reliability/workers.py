@@ -11,6 +11,7 @@ import json
 import os
 import random
 import signal
+import threading
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -231,3 +232,29 @@ def crash_writer(
 @contextmanager
 def _null() -> Iterator[None]:
     yield
+
+
+def queued_history_writer(uri: str, log_path: str, n_adds: int) -> None:
+    """Single adds, an update and a delete whose history never leaves the queue, then wait.
+
+    The history commit is held back (it blocks forever), so every acknowledged call's events
+    are still queued in this process when the parent SIGKILLs it: what the parent finds at
+    reopen is what recovery rebuilt, nothing the writer committed.
+    """
+    log = AckLog(log_path)
+    m = open_memory(uri)
+    m.wait_for_housekeeping()
+    held_back = threading.Event()
+    m.store.add_history = lambda rows: held_back.wait()  # type: ignore[method-assign, assignment]
+    ids: dict[str, str] = {}
+    for i in range(n_adds):
+        res = m.add(f"queued fact {i} {WORDS[i % len(WORDS)]}", user_id="crash", infer=False)
+        ids.update({e["id"]: e["memory"] for e in res["results"] if e["event"] == "ADD"})
+        log.write(op="add", ids={e["id"]: e["memory"] for e in res["results"]})
+    first, second = list(ids)[:2]
+    m.update(first, "queued fact rewritten", user_id="crash")
+    log.write(op="update", ids={first: "queued fact rewritten"})
+    m.delete(second, user_id="crash")
+    log.write(op="delete", ids=[second])
+    log.write(op="done")
+    held_back.wait()  # until killed

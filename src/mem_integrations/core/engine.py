@@ -19,8 +19,8 @@ from .clock import Clock, SystemClock
 from .config import MemoryConfig
 from .decay import DecayEngine
 from .embeddings import Embedder, resolve_embedder
-from .errors import PartialWriteError
 from .storage.annotations import read_settings
+from .storage.history_queue import HistoryQueue
 from .storage.schema import memories_schema
 from .storage.store import Store
 from .storage.watermark import check
@@ -52,6 +52,8 @@ class Engine:
             search_cache_rows=config.search_cache_rows,
         )
         self.schema = memories_schema(self.embedder.dim)
+        #: history events of landed writes, committed behind them (``storage.history_queue``)
+        self.history_queue = HistoryQueue(lambda events: self.store.add_history(events))
         #: when write calls last purged expired memories (``write.remove.housekeeping``)
         self.last_purge: datetime | None = None
         # A writer killed between its memories and history commits left events missing. The
@@ -68,6 +70,7 @@ class Engine:
 
     def _recover(self, settled_only: bool = False) -> None:
         try:
+            self.history_queue.flush()  # this process's queued events are not lost ones
             check(self.store, self.clock, self.history, settled_only=settled_only)
         except Exception:  # never fatal: the next open tries again
             log.warning("history recovery of %s failed", self.store.uri, exc_info=True)
@@ -80,27 +83,21 @@ class Engine:
         """Append history events in one commit."""
         self.store.add_history(events)
 
-    def history_after(
-        self, events: list[dict[str, Any]], committed: dict[str, list[str]], result: Any
-    ) -> None:
-        """Write the history of a memories commit that has landed; if that fails, say so.
+    def history_after(self, events: list[dict[str, Any]]) -> None:
+        """Queue the history of a memories commit that has landed; it is committed behind it.
 
-        The memories commit cannot be taken back (no transaction spans two tables, and undoing
-        it would be a commit that fails for the same reason), so the caller learns exactly
-        what landed: ``PartialWriteError`` with ``committed`` (ids by kind) and ``result``.
-        The missing events are written, marked recovered, at the next open of the store
-        (``storage.recovery``).
+        The call that made the change returns without waiting for its history commit
+        (``storage.history_queue``: a crash loses no event, history reads in this process
+        flush first). A failed history commit is reported by the flush that meets it
+        (``settle_history``), naming the memories whose events are still queued.
         """
-        try:
-            self.history(events)
-        except Exception as exc:
-            done = {k: v for k, v in committed.items() if v}
-            kinds = ", ".join(f"{len(v)} {k}" for k, v in done.items())
-            raise PartialWriteError(
-                f"the change to the memories was committed ({kinds}), but its history "
-                "commit failed. The missing history events are written at the next open of "
-                "the store. Do not retry the call: its change is in place, and error.result "
-                f"holds what it returns. Cause of the history failure: {exc}",
-                committed=done,
-                result=result,
-            ) from exc
+        self.history_queue.submit(events)
+
+    def settle_history(self) -> None:
+        """Make history complete for readers: open-time recovery done, queued events committed.
+
+        Raises ``PartialWriteError`` when queued events cannot be committed now (they stay
+        queued and are retried).
+        """
+        self.recovery.result()
+        self.history_queue.flush()

@@ -132,12 +132,17 @@ class ReadOnlyStoreError(StoreError):
 
 
 class PartialWriteError(MemoryLayerError):
-    """A call's memories commit landed but its history commit did not.
+    """Memories commits landed but what should follow them did not.
 
     Memories and history are two LanceDB tables, and no transaction spans both: when the
-    second commit fails (full disk, read-only remount, lost races) the first cannot be taken
-    back. The call's effect is in place and complete; only its history events are missing,
-    and they are written (marked recovered) the next time the store is opened.
+    history commit fails (full disk, read-only remount, lost races) the memories commit
+    cannot be taken back. History is committed behind the write call (queued, see
+    ``storage.history_queue``), so this is raised by the flush that meets the failure
+    (``wait_for_housekeeping``, ``history``, ``close``): the changes are in place and
+    complete, their events stay queued and are retried, and if the process ends first they
+    are written (marked recovered) the next time the store is opened. A call raises it
+    itself when its second memories commit failed after the first (an LLM-planned add; a
+    reset stopped part way).
 
     ``committed`` says exactly what landed: ``{"added": [...], "updated": [...],
     "deleted": [...]}`` (memory ids; empty kinds left out; ``{"reset": [...]}`` names the tables

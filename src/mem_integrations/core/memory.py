@@ -101,33 +101,44 @@ class Memory(Writes, Reads, Annotations):
     def reset(self) -> None:
         """Drop every memory, history event and access record of this store."""
         self.decay.flush()
-        self._engine.recovery.result()
+        self._engine.settle_history()  # queued events must not land in the emptied table
         self.store.reset()
 
     def optimize(self) -> dict[str, Any]:
         """Compact and re-index now; it also runs in the background (see ``optimize_every``)."""
         self.decay.flush()
         self.decay.prune()
+        self._engine.history_queue.flush()
         self.store.optimize()
         return self.store.stats().to_dict()
 
     def stats(self) -> dict[str, Any]:
         """Counts, size, fragments, version and index state."""
+        self._engine.history_queue.flush()
         return self.store.stats().to_dict()
 
     def wait_for_housekeeping(self) -> None:
-        """Block until open-time recovery and any background compaction have finished.
+        """Block until open-time recovery, queued history and background compaction are done.
 
         For tests and tools that read the tables directly; the public methods already wait
-        where it matters.
+        where it matters. Raises ``PartialWriteError`` when queued history events cannot be
+        committed now (they stay queued: call again once the disk is fixed).
         """
-        self._engine.recovery.result()
+        self._engine.settle_history()
         self.store.wait_for_housekeeping()
 
     def close(self) -> None:
-        """Flush pending access records and finish background housekeeping."""
+        """Flush pending access records and history, and finish background housekeeping.
+
+        If queued history cannot be committed, the store is closed anyway and
+        ``PartialWriteError`` says which memories lack their events: they are written,
+        marked recovered, at the next open.
+        """
         self.decay.close()
-        self.store.close()
+        try:
+            self._engine.history_queue.close()
+        finally:
+            self.store.close()
 
     def __enter__(self) -> Memory:
         return self

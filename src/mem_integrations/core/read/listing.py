@@ -113,7 +113,7 @@ def history_events(engine: Engine, memory_id: str, scope: Scope) -> list[History
     """Every change of one memory, oldest first; another scope's memory has none."""
     if not isinstance(memory_id, str) or not memory_id:
         raise ValidationError("memory_id must be a non-empty string")
-    engine.recovery.result()  # events recovered at open must be in before history is read
+    engine.settle_history()  # recovered at open and queued by this process: all in first
     sql = f"memory_id = {F.sql_string(memory_id)}" + scope_sql(scope)
     return [HistoryEvent(**r) for r in visible(engine.store.history_rows(sql))]
 

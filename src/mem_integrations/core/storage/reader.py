@@ -17,7 +17,7 @@ import pyarrow as pa
 from ..errors import StoreError
 from .schema import MEMORIES
 
-__all__ = ["FULL_REFRESH_S", "SearchReader", "local_path"]
+__all__ = ["FULL_REFRESH_S", "MANIFEST_NAMES", "SearchReader", "local_path", "versions_dir"]
 
 T = TypeVar("T")
 
@@ -27,7 +27,7 @@ T = TypeVar("T")
 FULL_REFRESH_S = 1.0
 
 #: Lance's two manifest naming schemes (format spec): "V2" names sort newest first.
-_MANIFEST_NAMES: tuple[Callable[[int], str], ...] = (
+MANIFEST_NAMES: tuple[Callable[[int], str], ...] = (
     lambda v: f"{2**64 - 1 - v:020d}.manifest",
     lambda v: f"{v}.manifest",
 )
@@ -38,6 +38,12 @@ def local_path(uri: str) -> str | None:
     if uri.startswith("file://"):
         return uri[len("file://") :]
     return None if "://" in uri else uri
+
+
+def versions_dir(uri: str) -> str | None:
+    """The memories table's ``_versions`` folder on a local disk (None elsewhere)."""
+    local = local_path(uri)
+    return None if local is None else os.path.join(local, f"{MEMORIES}.lance", "_versions")
 
 
 class SearchReader:
@@ -73,10 +79,7 @@ class SearchReader:
         self._storage_options = storage_options
         self._generation = generation
         self._seen_generation = -1
-        local = local_path(uri)
-        self._versions_dir = (
-            None if local is None else os.path.join(local, f"{MEMORIES}.lance", "_versions")
-        )
+        self._versions_dir = versions_dir(uri)
         # A local table is refreshed here, so LanceDB need not check before every query.
         self._rci = None if self._versions_dir is not None else read_consistency_interval
         self._loop = asyncio.new_event_loop()
@@ -164,7 +167,7 @@ class SearchReader:
         self._refreshed_at = time.monotonic()
         if self._manifest_name is None and self._versions_dir is not None:
             # Learn the table's naming scheme; an unknown one means re-listing every time.
-            for name in _MANIFEST_NAMES:
+            for name in MANIFEST_NAMES:
                 if os.path.exists(os.path.join(self._versions_dir, name(self._version))):
                     self._manifest_name = name
                     break

@@ -104,20 +104,21 @@ def reconcile(memories: Any, history: Any, clock: Clock) -> list[dict[str, Any]]
     commit we missed is then either lost (we recover it) or in flight (its real event hides
     ours). Reading in the other order could mistake a later, complete change for a lost one.
 
-    The tables are compared in Arrow, a slice of ids at a time (:data:`_SLICES`), never as
-    Python rows: at 1M memories the row-by-row pass peaked at 2.4 GB of RSS
-    (``bench/results/growth-scale.md``). Only the memories that do not plainly agree go
-    through the exact check.
+    The tables are compared in Arrow, never as Python rows (at 1M memories the row-by-row
+    pass peaked at 2.4 GB of RSS, ``bench/results/growth-scale.md``), and past
+    :data:`_SLICE_ROWS` memories a slice of ids at a time (:data:`_SLICES`). Only the
+    memories that do not plainly agree go through the exact check.
     """
     suspects: set[str] = set()
-    for lo, hi in zip([None, *_SLICES], [*_SLICES, None], strict=True):
-        rng = " AND ".join(
-            [*([f"{{c}} >= '{lo}'"] if lo else []), *([f"{{c}} < '{hi}'"] if hi else [])]
-        )
-        hist = history.search().where(rng.format(c="memory_id"))
-        events = hist.select(["memory_id", "event", "new_memory", "created_at"])
-        events = events.limit(None).to_arrow()
-        rows = memories.search().where(rng.format(c="id")).select(["id", "memory"])
+    cuts = _SLICES if memories.count_rows() > _SLICE_ROWS else []
+    for lo, hi in zip([None, *cuts], [*cuts, None], strict=True):
+        bounds = [*([f"{{c}} >= '{lo}'"] if lo else []), *([f"{{c}} < '{hi}'"] if hi else [])]
+        hist = history.search().select(["memory_id", "event", "new_memory", "created_at"])
+        rows = memories.search().select(["id", "memory"])
+        if bounds:
+            hist = hist.where(" AND ".join(bounds).format(c="memory_id"))
+            rows = rows.where(" AND ".join(bounds).format(c="id"))
+        events = hist.limit(None).to_arrow()  # history first: see above
         suspects |= _suspects(rows.limit(None).to_arrow(), events)
         del events
     return _reconcile_ids(memories, history, clock, suspects) if suspects else []
@@ -126,6 +127,8 @@ def reconcile(memories: Any, history: Any, clock: Clock) -> list[dict[str, Any]]
 #: Boundaries of the id slices of the whole pass: ids are uuid4 strings, spread evenly over
 #: their first hex digit (any other id still falls in exactly one slice).
 _SLICES = list("123456789abcdef")
+#: A table up to this many memories is compared in one slice (each slice is two queries).
+_SLICE_ROWS = 100_000
 
 
 def _suspects(rows: pa.Table, events: pa.Table) -> set[str]:

@@ -24,9 +24,9 @@ from ..errors import StoreError
 from ..filters import sql_timestamp
 from .annotations import FEEDBACK
 from .commits import retry_on_conflict, store_error, write_lock
-from .compaction import cadence, compact
+from .compaction import cadence, compact, tier_target
 from .indexes import INDEXED_COLUMNS, create_missing, index_once
-from .reader import SearchReader
+from .reader import SearchReader, versions_dir
 from .rows import ids_sql
 from .schema import (
     ACCESSES,
@@ -42,7 +42,8 @@ from .schema import (
 )
 from .scope_index import ScopeCache
 from .search import Searcher
-from .watermark import deletion_rows, next_seq, stamp
+from .seen_hashes import SeenHashes
+from .watermark import log_deletions, next_seq, stamp
 
 __all__ = ["Store"]
 
@@ -75,6 +76,7 @@ class Store:
         self._optimize_every = optimize_every
         self.cleanup_older_than = cleanup_older_than
         self._commits = 0
+        self._background_compactions = 0
         # Bumped by every commit to the memories table made here; the search reader compares
         # it with the last one it saw, so this process's own writes are searchable at once.
         self.generation = 0
@@ -113,6 +115,8 @@ class Store:
             uri, storage_options, read_consistency_interval, lambda: self.generation, self.session
         )
         self.scopes = ScopeCache(search_cache_rows)
+        #: scopes' texts in RAM for the duplicate check of adds (``storage.seen_hashes``)
+        self.seen = SeenHashes(versions_dir(uri), lambda: int(self.memories.version), self.query)
         self.search = Searcher(
             self._reader, self.scopes, lambda: "memory" in self._indexed, self._ensure_indexes,
             lambda: self._rows_at_optimize + self._commits,
@@ -124,8 +128,10 @@ class Store:
 
     # -- writes -------------------------------------------------------------------------------
 
-    def _after_commit(self, version: int | None = None) -> None:
-        """Count a commit to the memories table; ``version`` is the one it created, if known."""
+    def _after_commit(self, version: int | None = None, rows: pa.Table | None = None) -> None:
+        """Count a commit to the memories table: the ``version`` it made and ``rows`` it wrote."""
+        if version is not None:
+            self.seen.committed(version, rows)
         with self._lock:
             self.generation += 1
             self._reader.committed(self.generation, version)
@@ -142,7 +148,8 @@ class Store:
 
     def _optimize_quietly(self) -> None:
         try:
-            self.optimize()
+            self._background_compactions += 1
+            self.optimize(target_rows=tier_target(self._background_compactions))
             if self.after_optimize is not None:
                 self.after_optimize()
         except Exception:  # background housekeeping must never take the app down
@@ -157,7 +164,7 @@ class Store:
         version = int(result.version)
         self.scopes.appended(version, rows)
         self._ensure_indexes()
-        self._after_commit(version)
+        self._after_commit(version, rows)
 
     def upsert(self, rows: pa.Table) -> None:
         """Replace whole rows by id in one commit (used by update and batch_update)."""
@@ -175,7 +182,7 @@ class Store:
         )
         version = int(result.version)
         self.scopes.appended(version, rows, replaces=True)  # held scopes follow, no re-read
-        self._after_commit(version)
+        self._after_commit(version, rows)
 
     def merge(self, rows: pa.Table, delete_where: str | None = None) -> set[str]:
         """Rewrite existing rows by id and delete ``delete_where``: one commit, no insert.
@@ -189,7 +196,7 @@ class Store:
         ids = rows.column("id").to_pylist()
         seq = next_seq()
         if delete_where:
-            self._log_deletions(delete_where, seq)
+            log_deletions(self, delete_where, seq)
         stamped = stamp(rows, seq)
 
         def commit() -> Any:
@@ -203,9 +210,9 @@ class Store:
         if int(result.num_updated_rows) == len(ids):
             if not delete_where:  # every row rewritten, none deleted: held scopes follow
                 self.scopes.appended(version, stamped, replaces=True)
-            self._after_commit(version)
+            self._after_commit(version, stamped)
             return set(ids)
-        self._after_commit()
+        self._after_commit(version, stamped)
         # Some rows were deleted concurrently: read which ones this commit found, at its version.
         at = self.db.open_table(MEMORIES)
         at.checkout(int(result.version))
@@ -218,25 +225,14 @@ class Store:
         result = retry_on_conflict(
             lambda: self.memories.update(where=where, values_sql={"expires_at": value}), "expiry"
         )
-        self._after_commit()
+        self._after_commit(int(result.version))
         return int(result.rows_updated)
 
     def delete(self, where: str) -> None:
         """Delete matching memories in one commit (after logging their ids for recovery)."""
-        self._log_deletions(where, next_seq())
-        retry_on_conflict(lambda: self.memories.delete(where), "delete")
-        self._after_commit()
-
-    def _log_deletions(self, where: str, seq: int) -> None:
-        """Log the ids ``where`` selects before they are deleted (one small commit).
-
-        A delete leaves no row behind: without the log, recovery could not tell which
-        deletes since its last check lack their history without reading all of history.
-        """
-        ids = self.query(where, ["id"])["id"].to_pylist()
-        if ids:
-            log_rows = deletion_rows(ids, seq)
-            retry_on_conflict(lambda: self.deletions.add(log_rows), "deletion log")
+        log_deletions(self, where, next_seq())
+        result = retry_on_conflict(lambda: self.memories.delete(where), "delete")
+        self._after_commit(int(result.version))
 
     def add_history(self, rows: Sequence[dict[str, Any]]) -> None:
         """Append history events in one commit; history rows are never rewritten."""
@@ -289,11 +285,13 @@ class Store:
         with self._lock:
             self.generation += create_missing(self.memories, self._indexed)
 
-    def optimize(self, cleanup_older_than: timedelta | None = None) -> None:
+    def optimize(
+        self, cleanup_older_than: timedelta | None = None, target_rows: int | None = None
+    ) -> None:
         """Compact fragments, fold new rows into the indexes, drop superseded versions.
 
         Many small commits fragment a Lance table and slow reads 5-7x; this brings it back,
-        rewriting only the small fragments (``storage.compaction``).
+        rewriting only the small fragments (under ``target_rows``: ``storage.compaction``).
         """
         older = self.cleanup_older_than if cleanup_older_than is None else cleanup_older_than
         for table in (self.memories, self.history, self.accesses):
@@ -305,7 +303,8 @@ class Store:
             if table is self.history:
                 index_once(table, "memory_id")  # recovery and history() look events up by id
             # A compaction loses the race to any concurrent update/delete of its fragments.
-            retry_on_conflict(functools.partial(compact, table, older), f"optimize {table.name}")
+            merge = functools.partial(compact, table, older, target_rows)
+            retry_on_conflict(merge, f"optimize {table.name}")
             if table is self.memories:
                 with self._lock:
                     self.generation += 1
@@ -343,6 +342,7 @@ class Store:
             tables.append(self.db.open_table(FEEDBACK))
         empty_tables(tables, self._after_commit)
         self.scopes.clear()
+        self.seen.clear()
 
     def close(self) -> None:
         """Finish background work and let go of the scopes held in RAM.

@@ -30,10 +30,11 @@ from typing import Any
 import pyarrow as pa
 
 from ..clock import Clock
+from .commits import retry_on_conflict
 from .recovery import reconcile, reconcile_since
 from .schema import DELETIONS_SCHEMA, SEQ, read_meta, write_meta
 
-__all__ = ["GRACE_NS", "WATERMARK", "check", "deletion_rows", "next_seq", "stamp"]
+__all__ = ["GRACE_NS", "WATERMARK", "check", "deletion_rows", "log_deletions", "next_seq", "stamp"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,18 @@ def deletion_rows(ids: Sequence[str], seq: int) -> pa.Table:
         {"memory_id": pa.array(list(ids), pa.string()), SEQ: [seq] * len(ids)},
         schema=DELETIONS_SCHEMA,
     )
+
+
+def log_deletions(store: Any, where: str, seq: int) -> None:
+    """Log the ids ``where`` selects before they are deleted (one small commit).
+
+    A delete leaves no row behind: without the log, recovery could not tell which deletes
+    since its last check lack their history without reading all of history.
+    """
+    ids = store.query(where, ["id"])["id"].to_pylist()
+    if ids:
+        log_rows = deletion_rows(ids, seq)
+        retry_on_conflict(lambda: store.deletions.add(log_rows), "deletion log")
 
 
 def check(

@@ -28,6 +28,7 @@ from ..read.search import search_hits
 from ..read.select import fetch
 from ..records import AddEvent, AddResult, Scope, SearchHit
 from ..storage.rows import RECORD_COLUMNS, content_hash, history_event, ids_sql
+from ..storage.seen_hashes import SCOPE_COLUMNS
 from .chatter import chatter_reason
 from .remove import housekeeping
 
@@ -112,14 +113,24 @@ def _offline_operations(
 def _existing(
     engine: Engine, hashes: list[str], scope: Scope, now: datetime
 ) -> dict[str, dict[str, Any]]:
-    """Content hash -> row of the live memories of exactly this scope with those texts."""
+    """Content hash -> row of the live memories of exactly this scope with those texts.
+
+    The texts the scope certainly lacks are told apart in RAM (``storage.seen_hashes``);
+    only the others (a repeat, or a text the scope held once) are looked up.
+    """
     if not hashes:
         return {}
-    cond = [f"hash IN ({', '.join(F.sql_string(h) for h in hashes)})"]
-    for k in ("user_id", "agent_id", "run_id", "app_id"):
-        v = getattr(scope, k)
-        cond.append(f"{k} = {F.sql_string(v)}" if v is not None else f"{k} IS NULL")
-    cond.append(live_sql(now))
+    ids = [scope.user_id, scope.agent_id, scope.run_id, scope.app_id]
+    equal = [
+        f"{k} = {F.sql_string(v)}" if v is not None else f"{k} IS NULL"
+        for k, v in zip(SCOPE_COLUMNS, ids, strict=True)
+    ]
+    maybe = engine.store.seen.may_hold(tuple(ids), hashes, " AND ".join(equal))
+    if maybe is not None:
+        hashes = [h for h in hashes if h in maybe]
+        if not hashes:
+            return {}
+    cond = [f"hash IN ({', '.join(F.sql_string(h) for h in hashes)})", *equal, live_sql(now)]
     rows = engine.store.query(" AND ".join(cond), [*RECORD_COLUMNS, "vector"]).to_pylist()
     return {r["hash"]: r for r in rows}
 
@@ -232,7 +243,7 @@ def apply(
     except Exception as exc:
         if not history:
             raise
-        engine.history_after(history, done, None)  # the rewrites landed: record them
+        engine.history_after(history)  # the rewrites landed: record them
         raise PartialWriteError(
             f"the updates and deletes of this add were committed but its new memories were "
             f"not: {exc}",
@@ -240,7 +251,7 @@ def apply(
             result=None,
         ) from exc
     result = AddResult(results=[*add_events, *change_events])
-    engine.history_after(history, done, result)
+    engine.history_after(history)
     return result
 
 

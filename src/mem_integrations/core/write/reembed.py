@@ -36,7 +36,7 @@ def import_store(
         raise ValidationError("batch_size must be at least 1")
     if source_uri == engine.store.uri:
         raise ValidationError("import_store copies another store: the source is this store")
-    engine.recovery.result()  # the open-time history check must not see a half-copied store
+    engine.settle_history()  # the open-time history check must not see a half-copied store
     store = engine.store
     if store.memories.count_rows() or store.history.count_rows():
         raise ValidationError(f"{store.uri!r} already holds memories; import into a new store")

@@ -1,0 +1,172 @@
+"""The single add's fast path: duplicate check from RAM, history committed behind the write.
+
+The duplicate check answers "certainly new" from per-scope hash sets (``storage.seen_hashes``)
+and must never miss a stored text: not after a compaction, not after another handle's or
+process's commit, not after this process's own updates. History is queued
+(``storage.history_queue``) and must still read back at once in this process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from mem_integrations import Memory, MemoryConfig
+from mem_integrations.core.storage import seen_hashes
+from mem_integrations.testing import FrozenClock, HashEmbedder
+from reliability.workers import open_memory
+
+SPAWN = mp.get_context("spawn")
+SCOPE = ("u", None, None, None)
+
+
+def events(m: Memory, text: str, **scope: str) -> list[str]:
+    return [e["event"] for e in m.add(text, infer=False, **scope)["results"]]
+
+
+def other_process_adds(uri: str, text: str) -> None:
+    with open_memory(uri) as m:
+        m.add(text, user_id="u", infer=False)
+
+
+def test_the_scope_is_held_after_an_add_and_repeats_are_found(memory: Memory) -> None:
+    assert events(memory, "likes tea", user_id="u") == ["ADD"]
+    assert memory.store.seen.held(SCOPE) is not None  # later adds of u check in RAM
+    assert events(memory, "likes coffee", user_id="u") == ["ADD"]
+    assert events(memory, "likes tea", user_id="u") == ["NONE"]
+    assert events(memory, "likes coffee", user_id="u") == ["NONE"]
+    assert events(memory, "likes tea", user_id="v") == ["ADD"]  # another scope
+    assert events(memory, "likes tea", user_id="u", agent_id="a") == ["ADD"]  # exact scope
+
+
+def test_repeats_are_found_across_compactions(tmp_path: Path) -> None:
+    m = Memory(MemoryConfig(uri=str(tmp_path / "s"), embedder=HashEmbedder(), optimize_every=3))
+    texts = [f"fact number {i}" for i in range(12)]
+    for t in texts:
+        assert events(m, t, user_id="u") == ["ADD"]
+    m.optimize()  # versions this process's check did not log: a rebase reads what changed
+    for t in texts:
+        assert events(m, t, user_id="u") == ["NONE"]
+    assert len(m.get_all(user_id="u", limit=100)["results"]) == 12
+    m.close()
+
+
+def test_another_handles_commits_are_seen(tmp_path: Path) -> None:
+    uri = str(tmp_path / "s")
+    a = Memory(MemoryConfig(uri=uri, embedder=HashEmbedder()))
+    b = Memory(MemoryConfig(uri=uri, embedder=HashEmbedder()))
+    assert events(a, "first", user_id="u") == ["ADD"]
+    assert events(b, "second", user_id="u") == ["ADD"]  # a's hash set does not know it
+    assert events(a, "second", user_id="u") == ["NONE"]
+    b.optimize()
+    assert events(b, "third", user_id="u") == ["ADD"]
+    assert events(a, "third", user_id="u") == ["NONE"]
+    a.close()
+    b.close()
+
+
+def test_another_process_commit_is_seen(tmp_path: Path) -> None:
+    uri = str(tmp_path / "s")
+    m = open_memory(uri)
+    assert events(m, "mine", user_id="u") == ["ADD"]
+    p = SPAWN.Process(target=other_process_adds, args=(uri, "theirs"))
+    p.start()
+    p.join(timeout=120)
+    assert p.exitcode == 0
+    assert events(m, "theirs", user_id="u") == ["NONE"]
+    assert len(m.get_all(user_id="u")["results"]) == 2
+    m.close()
+
+
+def test_own_updates_deletes_and_expiry_keep_the_check_right(tmp_path: Path) -> None:
+    clock = FrozenClock()
+    m = Memory(MemoryConfig(uri=str(tmp_path / "s"), embedder=HashEmbedder(), clock=clock))
+    mid = m.add("old text", user_id="u", infer=False)["results"][0]["id"]
+    m.update(mid, "new text")
+    assert events(m, "new text", user_id="u") == ["NONE"]  # the update's text is known
+    assert events(m, "old text", user_id="u") == ["ADD"]  # no longer stored
+    m.delete(mid)
+    assert events(m, "new text", user_id="u") == ["ADD"]  # deleted: stored again
+    soon = clock.now() + timedelta(minutes=1)
+    assert events(m, "fleeting", user_id="u") == ["ADD"]
+    fid = m.get_all(user_id="u", limit=10)["results"]
+    gone = next(r["id"] for r in fid if r["memory"] == "fleeting")
+    m.set_expiration([gone], soon)
+    clock.advance(minutes=2)
+    assert events(m, "fleeting", user_id="u") == ["ADD"]  # the stored one expired
+    m.close()
+
+
+def test_history_reads_back_at_once(memory: Memory) -> None:
+    mid = memory.add("queued history", user_id="u", infer=False)["results"][0]["id"]
+    memory.update(mid, "queued history, rewritten")
+    got = [(e["event"], e["new_memory"]) for e in memory.history(mid)]
+    assert got == [("ADD", "queued history"), ("UPDATE", "queued history, rewritten")]
+    memory.delete(mid)
+    assert [e["event"] for e in memory.history(mid)] == ["ADD", "UPDATE", "DELETE"]
+
+
+def test_close_commits_queued_history(tmp_path: Path) -> None:
+    uri = str(tmp_path / "s")
+    m = open_memory(uri)
+    ids = [m.add(f"fact {i}", user_id="u", infer=False)["results"][0]["id"] for i in range(5)]
+    m.close()
+    with open_memory(uri) as again:
+        again.wait_for_housekeeping()  # recovery at open has looked: it found nothing missing
+        hist = again.store.history.to_arrow().to_pylist()
+        assert sorted(e["memory_id"] for e in hist if e["event"] == "ADD") == sorted(ids)
+        assert not [e for e in hist if e["id"].startswith("recovered-")]
+
+
+def test_exit_without_close_commits_queued_history(tmp_path: Path) -> None:
+    """A script that never closes its Memory still leaves complete history (atexit).
+
+    The writer thread's commits fail in the child, so what lands is what the exit flushed.
+    """
+    uri = str(tmp_path / "s")
+    script = (
+        "import threading\n"
+        "from mem_integrations import Memory, MemoryConfig\n"
+        "from mem_integrations.testing import HashEmbedder\n"
+        f"m = Memory(MemoryConfig(uri={uri!r}, embedder=HashEmbedder()))\n"
+        "real = m.store.add_history\n"
+        "def main_thread_only(rows):\n"
+        "    if threading.current_thread().name == 'mem-history':\n"
+        "        raise OSError('the writer thread cannot commit')\n"
+        "    return real(rows)\n"
+        "m.store.add_history = main_thread_only\n"
+        "for i in range(5):\n"
+        "    m.add(f'exit fact {i}', user_id='u', infer=False)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    cmd = [sys.executable, "-c", script]
+    subprocess.run(cmd, check=True, env=env, timeout=120, capture_output=True)
+    with open_memory(uri) as m:
+        m.wait_for_housekeeping()
+        hist = m.store.history.to_arrow().to_pylist()
+        assert sorted(e["new_memory"] for e in hist) == [f"exit fact {i}" for i in range(5)]
+        assert not [e for e in hist if e["id"].startswith("recovered-")]
+
+
+def test_many_foreign_rows_drop_the_held_scopes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past MAX_DELTA rows written elsewhere, scopes are re-read instead of patched."""
+    monkeypatch.setattr(seen_hashes, "MAX_DELTA", 2)
+    uri = str(tmp_path / "s")
+    a = Memory(MemoryConfig(uri=uri, embedder=HashEmbedder()))
+    b = Memory(MemoryConfig(uri=uri, embedder=HashEmbedder()))
+    assert events(a, "first", user_id="u") == ["ADD"]
+    assert events(a, "other scope", user_id="w") == ["ADD"]
+    b.add([{"role": "user", "content": f"bulk {i}"} for i in range(5)], user_id="u", infer=False)
+    assert events(a, "bulk 3", user_id="u") == ["NONE"]
+    assert a.store.seen.scopes == 1  # w was dropped with the rebase; u re-read
+    assert events(a, "other scope", user_id="w") == ["NONE"]
+    a.close()
+    b.close()
