@@ -14,6 +14,7 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,12 +38,37 @@ def other_process_adds(uri: str, text: str) -> None:
 
 def test_the_scope_is_held_after_an_add_and_repeats_are_found(memory: Memory) -> None:
     assert events(memory, "likes tea", user_id="u") == ["ADD"]
-    assert memory.store.seen.held(SCOPE) is not None  # later adds of u check in RAM
+    assert memory.store.seen.held(seen_hashes.ALL) is not None  # later adds check in RAM
     assert events(memory, "likes coffee", user_id="u") == ["ADD"]
     assert events(memory, "likes tea", user_id="u") == ["NONE"]
     assert events(memory, "likes coffee", user_id="u") == ["NONE"]
     assert events(memory, "likes tea", user_id="v") == ["ADD"]  # another scope
     assert events(memory, "likes tea", user_id="u", agent_id="a") == ["ADD"]  # exact scope
+
+
+def test_a_cold_scope_needs_no_query_for_a_text_the_store_lacks(
+    memory: Memory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole table's hashes answer "not stored" for any scope, held or not."""
+    memory.add([{"role": "user", "content": f"fact {i}"} for i in range(20)], user_id="u",
+               infer=False)  # fmt: skip
+    queries: list[str | None] = []
+    real = memory.store.query
+
+    def counted(where: str | None, *args: Any, **kw: Any) -> Any:
+        queries.append(where)
+        return real(where, *args, **kw)
+
+    monkeypatch.setattr(memory.store, "query", counted)
+    monkeypatch.setattr(memory.store.seen, "_read", counted)  # the hash sets' own reads
+    for i in range(5):  # five scopes never seen by this process
+        assert events(memory, f"new text {i}", user_id=f"cold-{i}") == ["ADD"]
+    lookups = [q for q in queries if not (q or "").startswith("seq >")]  # rebases aside
+    assert lookups == []  # neither a scope read nor a duplicate query
+    assert events(memory, "fact 3", user_id="cold-9") == ["ADD"]  # stored, in another scope
+    lookups = [q for q in queries if not (q or "").startswith("seq >")]
+    assert len(lookups) == 1  # that one maybe is looked up, and is not in this scope
+    assert events(memory, "fact 3", user_id="u") == ["NONE"]
 
 
 def test_repeats_are_found_across_compactions(tmp_path: Path) -> None:

@@ -68,7 +68,11 @@ _MAX_REPLAY = 10_000
 _RECOUNT_S = 60.0
 
 Key = tuple[str | None, ...]
-Read = Callable[[str, list[str], int | None], pa.Table]
+#: The key of the whole table's hashes: a superset of every scope's, so a text it lacks is
+#: in no scope. Held first, it answers a cold scope's "no" without reading that scope (at 1M
+#: memories a 1k-row scope read cost ~20x a raw LanceDB add, ``bench/results/growth-*``).
+ALL: Key = ()
+Read = Callable[[str | None, list[str], int | None], pa.Table]
 
 
 def _as_keys(hashes: Iterable[str | None]) -> npt.NDArray[np.uint64]:
@@ -123,6 +127,7 @@ def _by_scope(rows: pa.Table) -> dict[Key, list[int]]:
         return out
     for i, k in enumerate(keys.tolist()):
         out.setdefault(tuple(c[i] for c in cols), []).append(int(k))
+    out[ALL] = [int(k) for k in keys.tolist()]
     return out
 
 
@@ -187,6 +192,8 @@ class SeenHashes:
                 if not self._replay(held, top):
                     self._drop(scope)
                     held = None
+        if held is None:
+            held = self._whole(top)
         if held is None:
             held = self._load(scope, where, top)
             if held is None:
@@ -272,14 +279,27 @@ class SeenHashes:
         held.version = top
         return True
 
-    def _load(self, scope: Key, where: str, top: int) -> _Held | None:
+    def _whole(self, top: int) -> _Held | None:
+        """The whole table's hashes, held (read once), or None when over :data:`MAX_KEYS`."""
+        with self._lock:
+            held = self._held.get(ALL)
+            if held is not None:
+                self._held.move_to_end(ALL)
+                if not self._replay(held, top):
+                    self._drop(ALL)
+                    held = None
+        return held if held is not None else self._load(ALL, None, top, MAX_KEYS)
+
+    def _load(
+        self, scope: Key, where: str | None, top: int, limit: int = SCOPE_MAX_KEYS
+    ) -> _Held | None:
         """Read the scope's hashes (one scan) and hold them, unless it is too big."""
         counted = self._too_big.get(scope)
         if counted is not None and time.monotonic() - counted < _RECOUNT_S:
             return None
         known_ns = time.time_ns()
-        rows = self._read(where, ["hash"], SCOPE_MAX_KEYS + 1)
-        if rows.num_rows > SCOPE_MAX_KEYS:
+        rows = self._read(where, ["hash"], limit + 1)
+        if rows.num_rows > limit:
             self._too_big[scope] = time.monotonic()
             return None
         held = _Held(scope, top, _as_keys(rows.column("hash").to_pylist()), known_ns)
