@@ -25,8 +25,9 @@ from ..filters import sql_timestamp
 from .annotations import FEEDBACK
 from .commits import retry_on_conflict, store_error, write_lock
 from .compaction import cadence, compact
+from .freshness import fresh
 from .indexes import INDEXED_COLUMNS, create_missing, index_once
-from .reader import SearchReader
+from .reader import SearchReader, local_path
 from .rows import ids_sql
 from .schema import (
     ACCESSES,
@@ -89,11 +90,13 @@ class Store:
         self.session = lancedb.Session(
             index_cache_size_bytes=INDEX_CACHE_BYTES, metadata_cache_size_bytes=META_CACHE_BYTES
         )
+        # On object storage "always the latest" is checked once per table call (``freshness``).
+        latest = read_consistency_interval == timedelta(0) and local_path(uri) is None
         try:
             self.db = lancedb.connect(
                 uri,
                 storage_options=storage_options,
-                read_consistency_interval=read_consistency_interval,
+                read_consistency_interval=None if latest else read_consistency_interval,
                 session=self.session,
             )
         except Exception as exc:  # pragma: no cover - depends on the URI scheme
@@ -105,7 +108,8 @@ class Store:
         #: held across duplicate check and append (``write.add``); see ``commits.write_lock``
         self.write_lock = write_lock(uri)
         self.memories, self.history, self.accesses, self.deletions = (
-            self.db.open_table(name) for name in (MEMORIES, HISTORY, ACCESSES, DELETIONS)
+            fresh(t) if latest else t
+            for t in (self.db.open_table(n) for n in (MEMORIES, HISTORY, ACCESSES, DELETIONS))
         )
         self._indexed: set[str] = {c for ix in self.memories.list_indices() for c in ix.columns}
         self._rows_at_optimize = self.memories.count_rows()
