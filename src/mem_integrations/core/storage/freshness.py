@@ -47,6 +47,6 @@ class FreshTable:
         return f"FreshTable({self._table!r})"
 
 
-def fresh(table: T) -> T:
-    """``table`` behind a :class:`FreshTable`, typed as the table it stands for."""
-    return cast(T, FreshTable(table))
+def fresh(table: T, latest: bool = True) -> T:
+    """``table`` behind a :class:`FreshTable` when ``latest``, typed as the table it stands for."""
+    return cast(T, FreshTable(table)) if latest else table

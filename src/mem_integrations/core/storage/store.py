@@ -108,8 +108,7 @@ class Store:
         #: held across duplicate check and append (``write.add``); see ``commits.write_lock``
         self.write_lock = write_lock(uri)
         self.memories, self.history, self.accesses, self.deletions = (
-            fresh(t) if latest else t
-            for t in (self.db.open_table(n) for n in (MEMORIES, HISTORY, ACCESSES, DELETIONS))
+            fresh(self.db.open_table(n), latest) for n in (MEMORIES, HISTORY, ACCESSES, DELETIONS)
         )
         self._indexed: set[str] = {c for ix in self.memories.list_indices() for c in ix.columns}
         self._rows_at_optimize = self.memories.count_rows()
