@@ -11,11 +11,13 @@ Why a process, not moto's ``ThreadedMotoServer`` in the test process:
 
 Settings that make it behave like S3 for LanceDB, and keep it fast enough:
 
-- Writes of one object are atomic. moto checks ``If-None-Match: *`` / ``If-Match`` and then
-  stores the object in two unlocked steps; real S3 decides a conditional write atomically,
-  and Lance relies on that to let exactly one writer create each table version. A lock around
-  every object write closes the window (never observed open in 4,800 racing creates, but
-  nothing in moto's code forbids it).
+- Requests are handled one at a time, each atomically, as S3 behaves. moto's threads share
+  its state without locks: it checks ``If-None-Match: *`` and then stores the object in two
+  steps (real S3 decides a conditional write atomically, and Lance relies on that to let
+  exactly one writer create each table version; never observed open in 4,800 racing creates,
+  but nothing in moto forbids it), and a LIST iterating a bucket while another thread deletes
+  from it fails with a KeyError (a 500, seen while Lance cleaned up old versions). moto is
+  bound by one GIL anyway, so one lock costs little.
 - Only S3 is served, by its app directly: moto's dispatcher looks the service up among all of
   moto's for every request (~5 ms each). No access log line per request either.
 - A LIST answer converts each object's time stamp with dateutil (~0.4 ms each), and Lance
@@ -32,7 +34,6 @@ from typing import Any
 
 from moto.core.serialize import TimestampSerializer
 from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
-from moto.s3.responses import S3Response
 from werkzeug.serving import make_server
 
 
@@ -48,16 +49,7 @@ class Handler(MotoRequestHandler):
 
 
 def s3_app() -> Any:
-    """moto's S3 app, with atomic object writes and time stamps converted once."""
-    writing = threading.Lock()
-    put_object = S3Response.put_object
-
-    def atomic_put_object(self: Any) -> Any:
-        with writing:  # check the precondition and store the object as one step
-            return put_object(self)
-
-    S3Response.put_object = atomic_put_object  # type: ignore[method-assign]
-
+    """moto's S3 app, one request at a time, with time stamps converted once."""
     stamps = TimestampSerializer(TimestampSerializer.TIMESTAMP_FORMAT_ISO8601)
     convert = functools.lru_cache(maxsize=65536)(
         functools.partial(TimestampSerializer._convert_timestamp_to_str, stamps)
@@ -67,7 +59,19 @@ def s3_app() -> Any:
         return convert(value, timestamp_format)
 
     TimestampSerializer._convert_timestamp_to_str = convert_once  # type: ignore[method-assign]
-    return create_backend_app("s3")
+    app = create_backend_app("s3")
+    lock = threading.Lock()
+
+    def atomic(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        with lock:  # the whole answer is made under the lock, body included
+            out = app(environ, start_response)
+            try:
+                return [b"".join(out)]
+            finally:
+                if hasattr(out, "close"):
+                    out.close()
+
+    return atomic
 
 
 def serve(host: str, port: int) -> None:
