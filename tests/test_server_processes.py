@@ -213,7 +213,5 @@ def test_two_servers_on_s3(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_two_servers_on_s3_4x100(tmp_path: Path) -> None:
-    """4 x 100 on moto: bounded for CI (the quick round takes ~40 s for 4 x 25 on 2 cores);
-    the issue's 4 x 500 on S3 is still to be shown within CI's time budget."""
-    s3_round(tmp_path, per_client=100)
+def test_two_servers_on_s3_4x500(tmp_path: Path) -> None:
+    s3_round(tmp_path, per_client=500)
