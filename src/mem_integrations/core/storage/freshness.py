@@ -20,12 +20,17 @@ __all__ = ["FreshTable", "fresh"]
 
 T = TypeVar("T")
 
+#: Methods that need no refresh before them (see :class:`FreshTable`).
+_AS_IS = frozenset({"checkout_latest", "add"})
+
 
 class FreshTable:
     """A LanceDB sync table that is moved to its latest version at each method call.
 
     Attributes that are not methods (``name``, ``version``) are read as they are; a builder a
-    method returns (``search()``, ``merge_insert()``) works on the version it was made at.
+    method returns (``search()``, ``merge_insert()``) works on the version it was made at. An
+    append (``add``) is not moved first: it reads nothing, and Lance rebases it on whatever
+    version is latest when it commits (listing the versions then anyway).
     """
 
     def __init__(self, table: Any) -> None:
@@ -33,7 +38,7 @@ class FreshTable:
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._table, name)
-        if name == "checkout_latest" or not callable(attr):
+        if name in _AS_IS or not callable(attr):
             return attr
 
         @functools.wraps(attr)
