@@ -144,18 +144,32 @@ def stop(proc: subprocess.Popen[Any]) -> None:
 
 @contextmanager
 def moto_s3(bucket: str) -> Iterator[dict[str, str]]:
-    """A local S3 server (moto) with one bucket; yields LanceDB storage options for it."""
-    moto_server = require("moto.server")
+    """A new, empty local S3 server (moto, its own process) with one bucket; yields LanceDB
+    storage options for it. See ``s3_server.py`` for why a process and how it is set up."""
+    require("moto.server")
     boto3 = require("boto3")
     port = free_port()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
     endpoint = f"http://127.0.0.1:{port}"
     keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **keys).create_bucket(
-        Bucket=bucket
-    )
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("s3_server.py")), "127.0.0.1", str(port)],
+        stdout=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
     try:
+        for _ in range(300):  # at most ~30 s
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                try:
+                    proc.wait(timeout=0.1)
+                except subprocess.TimeoutExpired:
+                    continue
+                raise AssertionError(f"the S3 server exited with {proc.returncode}") from None
+        else:
+            raise AssertionError("the S3 server did not start in time")
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **keys)
+        s3.create_bucket(Bucket=bucket)
         yield {"aws_endpoint": endpoint, "aws_region": "us-east-1", "allow_http": "true", **keys}
     finally:
-        server.stop()
+        stop(proc)

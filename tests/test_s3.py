@@ -25,6 +25,7 @@ boto3 = pytest.importorskip("boto3")
 
 from moto.s3 import responses as s3_responses  # noqa: E402
 
+from mem_integrations import MemoryNotFoundError  # noqa: E402
 from reliability.checks import assert_own_writes_searchable, run_writer_processes  # noqa: E402
 from reliability.workers import open_memory  # noqa: E402
 
@@ -122,6 +123,28 @@ def test_own_writes_searchable_at_once_with_a_lax_interval(
     uri = f"s3://{BUCKET}/lax"
     with open_memory(uri, options, read_consistency_interval=timedelta(hours=1)) as m:
         assert_own_writes_searchable(m)
+
+
+def test_a_second_server_sees_each_write_at_once(s3: tuple[dict[str, str], Counter[str]]) -> None:
+    """Two servers on one bucket, with no interval to wait for: each read or write on one sees
+    every write the other acknowledged before it. On object storage the store checks for the
+    latest version once per table call instead of before each LanceDB call
+    (``storage.freshness``); a table left at the version it was opened at fails here."""
+    options, _ = s3
+    uri = f"s3://{BUCKET}/fresh"
+    with open_memory(uri, options) as a, open_memory(uri, options, clock_offset=1) as b:
+        mid = a.add("I keep bees", user_id="ines")["results"][0]["id"]
+        assert b.get(mid)["memory"] == "I keep bees"
+        assert [r["memory"] for r in b.get_all(user_id="ines")["results"]] == ["I keep bees"]
+        b.update(mid, "I keep wasps", user_id="ines")
+        assert a.get(mid)["memory"] == "I keep wasps"
+        assert [e["event"] for e in a.history(mid)] == ["ADD", "UPDATE"]
+        assert a.add("I keep wasps", user_id="ines")["results"][0]["event"] == "NONE"
+        a.delete(mid, user_id="ines")
+        with pytest.raises(MemoryNotFoundError):
+            b.get(mid)
+        assert b.get_all(user_id="ines")["results"] == []
+        assert b.add("I keep wasps", user_id="ines")["results"][0]["event"] == "ADD"
 
 
 def test_two_processes_write_one_s3_store_concurrently(

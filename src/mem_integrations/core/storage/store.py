@@ -25,8 +25,9 @@ from ..filters import sql_timestamp
 from .annotations import FEEDBACK
 from .commits import retry_on_conflict, store_error, write_lock
 from .compaction import cadence, compact, tier_target
+from .freshness import fresh
 from .indexes import INDEXED_COLUMNS, create_missing, index_once
-from .reader import SearchReader, versions_dir
+from .reader import SearchReader, local_path, versions_dir
 from .rows import ids_sql
 from .schema import (
     ACCESSES,
@@ -85,17 +86,18 @@ class Store:
         self._optimizing: Future[None] | None = None
         #: run on the housekeeping thread after each background optimize (recovery's check)
         self.after_optimize: Callable[[], None] | None = None
-        # One cache for the sync connection and the search reader's async one, bounded:
-        # LanceDB's default is a 6 GB index and 1 GB metadata cache per connection, which
-        # every version a stream of single adds and compactions creates fills further.
+        # One bounded cache for the sync and the search reader's connections: LanceDB's default
+        # (6 GB index + 1 GB metadata per connection) fills with every version adds create.
         self.session = lancedb.Session(
             index_cache_size_bytes=INDEX_CACHE_BYTES, metadata_cache_size_bytes=META_CACHE_BYTES
         )
+        # On object storage "always the latest" is checked once per table call (``freshness``).
+        latest = read_consistency_interval == timedelta(0) and local_path(uri) is None
         try:
             self.db = lancedb.connect(
                 uri,
                 storage_options=storage_options,
-                read_consistency_interval=read_consistency_interval,
+                read_consistency_interval=None if latest else read_consistency_interval,
                 session=self.session,
             )
         except Exception as exc:  # pragma: no cover - depends on the URI scheme
@@ -107,7 +109,7 @@ class Store:
         #: held across duplicate check and append (``write.add``); see ``commits.write_lock``
         self.write_lock = write_lock(uri)
         self.memories, self.history, self.accesses, self.deletions = (
-            self.db.open_table(name) for name in (MEMORIES, HISTORY, ACCESSES, DELETIONS)
+            fresh(self.db.open_table(n), latest) for n in (MEMORIES, HISTORY, ACCESSES, DELETIONS)
         )
         self._indexed: set[str] = {c for ix in self.memories.list_indices() for c in ix.columns}
         self._rows_at_optimize = self.memories.count_rows()
@@ -119,8 +121,7 @@ class Store:
         self.seen = SeenHashes(versions_dir(uri), lambda: int(self.memories.version), self.query)
         self.search = Searcher(
             self._reader, self.scopes, lambda: "memory" in self._indexed, self._ensure_indexes,
-            lambda: self._rows_at_optimize + self._commits,
-        )  # fmt: skip
+            lambda: self._rows_at_optimize + self._commits)  # fmt: skip
         #: vector, full-text and scoped searches (see ``storage.search``)
         self.vector_search = self.search.vector_search
         self.text_search = self.search.text_search
