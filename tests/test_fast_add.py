@@ -196,3 +196,17 @@ def test_many_foreign_rows_drop_the_held_scopes(
     assert events(a, "other scope", user_id="w") == ["NONE"]
     a.close()
     b.close()
+
+
+def test_history_before_return_lets_another_handle_read_it_at_once(tmp_path: Path) -> None:
+    """``history_behind_writes=False`` (the server's setting): nothing is left queued."""
+    uri = str(tmp_path / "s")
+    a = Memory(MemoryConfig(uri=uri, embedder=HashEmbedder(), history_behind_writes=False))
+    b = Memory(MemoryConfig(uri=uri, embedder=HashEmbedder()))
+    mid = a.add("likes tea", user_id="u", infer=False)["results"][0]["id"]
+    assert a._engine.history_queue.pending == 0
+    a.delete(mid)
+    assert a._engine.history_queue.pending == 0
+    assert [e["event"] for e in b.history(mid)] == ["ADD", "DELETE"]
+    a.close()
+    b.close()

@@ -88,6 +88,12 @@ class MemoryConfig(BaseModel):
     #: on a local disk always do (cheaply, see ``store._SearchReader``); this process's own
     #: writes are seen at once by every read whatever the interval.
     read_consistency_interval: timedelta | None = timedelta(0)
+    #: commit each write's history behind it, on a writer thread: the call returns after its
+    #: memories commit (one commit, not two; a crash loses no memory, see docs/deployment.md).
+    #: This process reads its own history at once; other processes see an event once its
+    #: batch lands, usually within milliseconds. False commits history before the call
+    #: returns, so other processes read it at once: what a server's workers need.
+    history_behind_writes: bool = True
     #: weights of the hybrid search: vector similarity and full-text (BM25) relevance.
     vector_weight: float = Field(default=0.8, ge=0.0, le=1.0)
     #: candidates fetched per signal before fusion, as a multiple of top_k.
@@ -96,9 +102,10 @@ class MemoryConfig(BaseModel):
     #: first): about 2.5 KB each with 384-d vectors, so 100,000 is ~250 MB when full. Every
     #: scope of at most this many memories is searched in RAM at the table's current
     #: version, read once and then served in ~1 ms (own appends are taken in without a
-    #: re-read); larger scopes, or all with 0, go to LanceDB's two queries. The choice is by
-    #: scope size only, so scores never depend on what happens to be cached: BM25 uses the
-    #: scope's statistics in RAM and the table's in LanceDB. See ``core/scope_index.py``.
+    #: re-read); larger scopes, or all with 0, go to LanceDB's two queries. In a table larger
+    #: than the budget a scope's first search also goes to LanceDB, and a scope searched
+    #: again is read in the background (``storage.search``): BM25 uses the scope's
+    #: statistics in RAM and the table's in LanceDB. See ``core/storage/scope_index.py``.
     search_cache_rows: int = Field(default=100_000, ge=0)
     #: categories the extractor may assign besides the defaults: names or {name: description}.
     custom_categories: list[str | dict[str, str]] | None = None

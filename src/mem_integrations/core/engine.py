@@ -92,6 +92,8 @@ class Engine:
         (``settle_history``), naming the memories whose events are still queued.
         """
         self.history_queue.submit(events)
+        if not self.config.history_behind_writes:
+            self.history_queue.flush()  # other processes read it once the call returns
 
     def settle_history(self) -> None:
         """Make history complete for readers: open-time recovery done, queued events committed.

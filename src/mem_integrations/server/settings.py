@@ -69,7 +69,8 @@ class ServerSettings(BaseModel):
 
     def open_memory(self) -> Memory:
         """The one ``Memory`` a server process shares across its request threads."""
-        fields: dict[str, Any] = {"decay": self.decay}
+        # Workers and servers sharing a store answer each other's history reads at once.
+        fields: dict[str, Any] = {"decay": self.decay, "history_behind_writes": False}
         if self.uri is not None:
             fields["uri"] = self.uri
         if self.storage_options is not None:
