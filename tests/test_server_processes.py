@@ -190,8 +190,9 @@ def s3_round(tmp_path: Path, per_client: int) -> None:
             results = run_clients([a, b], ADMIN, per_client=per_client)
             check_store(b, ADMIN, results)
     # Object-store commits can lose races for longer than LanceDB retries (its 30 s budget
-    # on a loaded machine): those calls fail and change nothing. Most must go through.
-    assert len(failures(results)) <= per_client * 4 // 20, failures(results)
+    # on a loaded machine): those calls fail and change nothing. At most 1 % may (none did
+    # in the 4 x 500 and 4 x 100 rounds measured with the test S3 server of s3_server.py).
+    assert len(failures(results)) <= max(1, per_client * 4 // 100), failures(results)
 
 
 def test_each_s3_server_starts_empty() -> None:

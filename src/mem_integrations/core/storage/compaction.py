@@ -21,12 +21,17 @@ everything small up to :data:`TARGET_ROWS`.
 
 The options are Lance's (``pylance``, which LanceDB uses for the same call); new rows are
 then folded into the existing indexes (no retraining), and versions older than the
-store's ``cleanup_older_than`` are dropped, as ``Table.optimize`` does.
+store's ``cleanup_older_than`` are dropped, as ``Table.optimize`` does; on object storage at
+most once per quarter of that age per table: the cleanup reads the manifest of every kept
+version (manifest reads were 43 % of the requests of a two-server round on S3, measured),
+and run more often it mostly re-reads them to find nothing old enough to drop. On a local
+disk that read is cheap, and the disk held by old versions during a stream of adds is not.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -37,6 +42,10 @@ TARGET_ROWS = 65_536
 #: The smallest tier of background compaction, and how much bigger each next tier is.
 BASE_ROWS = 64
 FANOUT = 4
+
+
+#: When each table (by ``id``) was last cleaned up in this process (``time.monotonic``).
+_CLEANED: dict[int, float] = {}
 
 
 def tier_target(n: int) -> int:
@@ -63,7 +72,11 @@ def compact(table: Any, cleanup_older_than: timedelta, target: int | None = None
     table.checkout_latest()
     dataset = table.to_lance()
     dataset.optimize.optimize_indices()
-    dataset.cleanup_old_versions(older_than=cleanup_older_than)
+    now = time.monotonic()
+    local = "://" not in str(dataset.uri) or str(dataset.uri).startswith("file://")
+    if local or now - _CLEANED.get(id(table), -math.inf) >= cleanup_older_than.total_seconds() / 4:
+        dataset.cleanup_old_versions(older_than=cleanup_older_than)
+        _CLEANED[id(table)] = now
     table.checkout_latest()
 
 
