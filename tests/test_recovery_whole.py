@@ -72,7 +72,7 @@ def test_whole_pass_repairs_exactly_what_the_exact_check_repairs(
             events.append(_event(f"lost-{i}", "DELETE", f"was {i}", None, t0 + timedelta(1), n))
     m.store.add_history(events)
     ids = {r["id"] for r in rows} | {e["memory_id"] for e in events}
-    exact = recovery._reconcile_ids(m.store.memories, m.store.history, clock, ids)
+    exact = recovery.reconcile_ids(m.store.memories, m.store.history, clock, ids)
     whole = recovery.reconcile(m.store.memories, m.store.history, clock)
     key = sorted((e["memory_id"], e["event"], e["new_memory"] or "") for e in exact)
     assert exact, "the random store has gaps to repair"

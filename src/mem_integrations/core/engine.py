@@ -21,6 +21,7 @@ from .decay import DecayEngine
 from .embeddings import Embedder, resolve_embedder
 from .storage.annotations import read_settings
 from .storage.history_queue import HistoryQueue
+from .storage.recovery import reconcile_ids
 from .storage.schema import memories_schema
 from .storage.store import Store
 from .storage.watermark import check
@@ -71,9 +72,23 @@ class Engine:
     def _recover(self, settled_only: bool = False) -> None:
         try:
             self.history_queue.flush()  # this process's queued events are not lost ones
-            check(self.store, self.clock, self.history, settled_only=settled_only)
+            check(self.store, self.clock, self._write_recovered, settled_only=settled_only)
         except Exception:  # never fatal: the next open tries again
             log.warning("history recovery of %s failed", self.store.uri, exc_info=True)
+
+    def _write_recovered(self, events: list[dict[str, Any]]) -> None:
+        """Write what recovery found missing, less what this process's writes wrote meanwhile.
+
+        The check reads while this process keeps writing, and those writes' history is
+        committed behind them (``storage.history_queue``): a memory added during the check
+        can look lost to it. So the queue is written out and the memories found are checked
+        once more; only what is still missing is a lost event.
+        """
+        if events:
+            self.history_queue.flush()
+            ids = {str(e["memory_id"]) for e in events}
+            events = reconcile_ids(self.store.memories, self.store.history, self.clock, ids)
+        self.history(events)
 
     def rows(self, rows: list[dict[str, Any]]) -> pa.Table:
         """Rows as an Arrow table of the memories schema (the only shape the store takes)."""

@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 
 from ..clock import Clock
 
-__all__ = ["RECOVERED_PREFIX", "reconcile", "reconcile_since", "visible"]
+__all__ = ["RECOVERED_PREFIX", "reconcile", "reconcile_ids", "reconcile_since", "visible"]
 
 #: Recovered events' ids start with this; real events' ids are plain uuid4 strings.
 RECOVERED_PREFIX = "recovered-"
@@ -121,7 +121,7 @@ def reconcile(memories: Any, history: Any, clock: Clock) -> list[dict[str, Any]]
         events = hist.limit(None).to_arrow()  # history first: see above
         suspects |= _suspects(rows.limit(None).to_arrow(), events)
         del events
-    return _reconcile_ids(memories, history, clock, suspects) if suspects else []
+    return reconcile_ids(memories, history, clock, suspects) if suspects else []
 
 
 #: Boundaries of the id slices of the whole pass: ids are uuid4 strings, spread evenly over
@@ -185,10 +185,10 @@ def reconcile_since(
         return []
     if len(ids) > _WHOLE_AFTER:  # by-id lookups cost more than one pass over both tables
         return reconcile(memories, history, clock)
-    return _reconcile_ids(memories, history, clock, ids)
+    return reconcile_ids(memories, history, clock, ids)
 
 
-def _reconcile_ids(
+def reconcile_ids(
     memories: Any, history: Any, clock: Clock, ids: set[str]
 ) -> list[dict[str, Any]]:
     """The exact check of ``ids``: their history is read before their rows, by id chunks."""
