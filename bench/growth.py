@@ -581,6 +581,17 @@ def write_md(res: dict[str, Any], path: Path) -> None:
                 f"{b['growth_mb']} |"
             )
         lines.append(f"\ngrowth ratio ours/raw: {r.get('growth_ratio')}")
+    b = res.get("bulk")
+    if b and "error" not in b:
+        lines += ["", f"## bulk add through the public API ({b['batch']} turns per call)", ""]
+        lines.append("| embedder | texts | bulk add /s | embedder alone /s | ratio |")
+        lines.append("|---|---|---|---|---|")
+        for name in ("minilm", "hash"):
+            e = b[name]
+            lines.append(
+                f"| {name} | {e['texts']:,} | {e['bulk_add_per_s']} | {e['embedder_per_s']} | "
+                f"{e['bulk_add_vs_embedder']} |"
+            )
     for key, title in (("open", "cold open"), ("scale", "scale, 1k memories per user")):
         block = res.get(key)
         if not block:
