@@ -185,13 +185,7 @@ class SeenHashes:
         top = self._settle()
         if top is None:
             return None
-        with self._lock:
-            held = self._held.get(scope)
-            if held is not None:
-                self._held.move_to_end(scope)
-                if not self._replay(held, top):
-                    self._drop(scope)
-                    held = None
+        held = self._current(scope, top)
         if held is None:
             held = self._whole(top)
         if held is None:
@@ -279,15 +273,20 @@ class SeenHashes:
         held.version = top
         return True
 
+    def _current(self, scope: Key, top: int) -> _Held | None:
+        """The held entry of ``scope`` brought to ``top``, or None (not held, or stale)."""
+        with self._lock:
+            held = self._held.get(scope)
+            if held is not None:
+                self._held.move_to_end(scope)
+                if not self._replay(held, top):
+                    self._drop(scope)
+                    held = None
+        return held
+
     def _whole(self, top: int) -> _Held | None:
         """The whole table's hashes, held (read once), or None when over :data:`MAX_KEYS`."""
-        with self._lock:
-            held = self._held.get(ALL)
-            if held is not None:
-                self._held.move_to_end(ALL)
-                if not self._replay(held, top):
-                    self._drop(ALL)
-                    held = None
+        held = self._current(ALL, top)
         return held if held is not None else self._load(ALL, None, top, MAX_KEYS)
 
     def _load(
