@@ -235,3 +235,25 @@ def test_recovery_during_this_process_writes_adds_no_event_for_them(memory: Memo
     memory.wait_for_housekeeping()
     events = memory.store.history.search().where("memory_id = 'm-1'").to_arrow().to_pylist()
     assert [(e["event"], e["id"].startswith("recovered-")) for e in events] == [("ADD", False)]
+
+
+def test_the_open_time_check_leaves_writes_since_this_open_to_later_checks(
+    memory: Memory,
+) -> None:
+    """A write of this process whose history is not even queued yet is in flight, not lost.
+
+    (CI saw a recovered twin of an ADD whose write was between its memories commit and its
+    history submit while the open-time check read: ``test_close_commits_queued_history``.)
+    """
+    from mem_integrations.core.storage import recovery
+
+    memory.wait_for_housekeeping()
+    engine = memory._engine
+    row = {"id": "m-2", "memory": "likes jazz", "hash": "1" * 32, "user_id": "u",
+           "vector": [0.0] * memory.embedder.dim, "created_at": engine.clock.now(),
+           "updated_at": engine.clock.now()}  # fmt: skip
+    memory.store.append(engine.rows([row]))  # stamped after this Memory opened
+    found = recovery.reconcile(memory.store.memories, memory.store.history, engine.clock)
+    assert [e["memory_id"] for e in found] == ["m-2"]
+    engine._write_recovered(found)
+    assert memory.store.history.count_rows("memory_id = 'm-2'") == 0

@@ -22,9 +22,10 @@ from .embeddings import Embedder, resolve_embedder
 from .storage.annotations import read_settings
 from .storage.history_queue import HistoryQueue
 from .storage.recovery import reconcile_ids
+from .storage.rows import ids_sql
 from .storage.schema import memories_schema
 from .storage.store import Store
-from .storage.watermark import check
+from .storage.watermark import check, next_seq
 from .validation import Validator
 
 __all__ = ["Engine"]
@@ -61,6 +62,7 @@ class Engine:
         # check reads the writes since its watermark (``storage.watermark``) on the
         # housekeeping thread; history reads wait for it (``read.listing.history_events``).
         # Each background optimize checks again, so the next open has little to read.
+        self._opened_seq = next_seq()  # this process's writes are stamped above it
         self.recovery: Future[None] = self.store.background(self._recover)
         self.store.after_optimize = functools.partial(self._recover, settled_only=True)
         # ``decay`` given to this Memory wins; otherwise the store's own setting (project.update)
@@ -72,7 +74,8 @@ class Engine:
     def _recover(self, settled_only: bool = False) -> None:
         try:
             self.history_queue.flush()  # this process's queued events are not lost ones
-            check(self.store, self.clock, self._write_recovered, settled_only=settled_only)
+            write = self.history if settled_only else self._write_recovered
+            check(self.store, self.clock, write, settled_only=settled_only)
         except Exception:  # never fatal: the next open tries again
             log.warning("history recovery of %s failed", self.store.uri, exc_info=True)
 
@@ -82,12 +85,21 @@ class Engine:
         The check reads while this process keeps writing, and those writes' history is
         committed behind them (``storage.history_queue``): a memory added during the check
         can look lost to it. So the queue is written out and the memories found are checked
-        once more; only what is still missing is a lost event.
+        once more, and a memory written or deleted since this open (stamped above it) is
+        left to the later checks, which look only at writes older than the grace.
         """
         if events:
             self.history_queue.flush()
             ids = {str(e["memory_id"]) for e in events}
             events = reconcile_ids(self.store.memories, self.store.history, self.clock, ids)
+        if events:  # a write stamped since this open is in flight, not lost: later checks see it
+            where = f"{ids_sql(sorted({str(e['memory_id']) for e in events}))} AND seq > "
+            where += str(self._opened_seq)
+            since = set(self.store.query(where, ["id"])["id"].to_pylist())
+            logged = self.store.deletions.search().where(where.replace("id IN", "memory_id IN", 1))
+            gone = logged.select(["memory_id"]).limit(None).to_arrow()["memory_id"].to_pylist()
+            since |= set(gone)
+            events = [e for e in events if str(e["memory_id"]) not in since]
         self.history(events)
 
     def rows(self, rows: list[dict[str, Any]]) -> pa.Table:
