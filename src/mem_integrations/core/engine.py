@@ -93,10 +93,10 @@ class Engine:
             ids = {str(e["memory_id"]) for e in events}
             events = reconcile_ids(self.store.memories, self.store.history, self.clock, ids)
         if events:  # a write stamped since this open is in flight, not lost: later checks see it
-            where = f"{ids_sql(sorted({str(e['memory_id']) for e in events}))} AND seq > "
-            where += str(self._opened_seq)
-            since = set(self.store.query(where, ["id"])["id"].to_pylist())
-            logged = self.store.deletions.search().where(where.replace("id IN", "memory_id IN", 1))
+            ids_in = ids_sql(sorted({str(e["memory_id"]) for e in events}))
+            newer = f" AND seq > {self._opened_seq}"
+            since = set(self.store.query(ids_in + newer, ["id"])["id"].to_pylist())
+            logged = self.store.deletions.search().where(f"memory_{ids_in}{newer}")
             gone = logged.select(["memory_id"]).limit(None).to_arrow()["memory_id"].to_pylist()
             since |= set(gone)
             events = [e for e in events if str(e["memory_id"]) not in since]
