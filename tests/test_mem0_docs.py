@@ -1092,3 +1092,54 @@ def test_entity_scoped_memory(client: Memory) -> None:
     client.delete_all(user_id="customer_6412", run_id="itinerary-2025-apr")
     assert client.get_all(filters=app_scope)["count"] == 0
     assert client.get_all(filters={"user_id": "teacher_872"})["count"] == 1
+
+
+# -- typed options and add's filters (mem0/client/main.py, mem0/client/types.py) ---------------
+
+
+def test_add_scope_in_filters(client: Memory) -> None:
+    """docs/platform/features/custom-instructions.mdx: ``client.add(messages,
+    filters={"agent_id": "support-agent"}, agent_custom_instructions=...)``; the client's
+    ``AddMemoryOptions`` carries the entity ids in ``filters``."""
+    messages = [{"role": "user", "content": "The deploy tool failed with a timeout."}]
+    with pytest.warns(DeprecationWarning, match="agent_custom_instructions"):
+        added = client.add(
+            messages,
+            filters={"agent_id": "support-agent"},
+            agent_custom_instructions="Only remember which tools errored and why.",
+        )
+    assert [e["event"] for e in added["results"]] == ["ADD"]
+    stored = client.get_all(filters={"agent_id": "support-agent"})
+    assert texts(stored) == {"The deploy tool failed with a timeout."}
+
+
+def test_typed_options(client: Memory) -> None:
+    """docs/migration/oss-v2-to-v3.mdx ("Method options"): ``client.search("query",
+    options=SearchMemoryOptions(filters={"user_id": "alice"}, top_k=20))``; the client's
+    add, get_all, search, update and delete_all take ``options=`` (kwargs win over it)."""
+    from mem0.client.types import (
+        AddMemoryOptions,
+        DeleteAllMemoryOptions,
+        GetAllMemoryOptions,
+        SearchMemoryOptions,
+        UpdateMemoryOptions,
+    )
+
+    client.add("I like green tea", options=AddMemoryOptions(filters={"user_id": "alice"},
+                                                            metadata={"src": "chat"}))  # fmt: skip
+    client.add("I cycle to work", user_id="alice")
+    results = client.search(
+        "query", options=SearchMemoryOptions(filters={"user_id": "alice"}, top_k=20)
+    )
+    assert texts(results) == {"I like green tea", "I cycle to work"}
+    one = client.search("tea", options=SearchMemoryOptions(filters={"user_id": "alice"}), top_k=1)
+    assert len(one["results"]) == 1
+    page = client.get_all(options=GetAllMemoryOptions(filters={"user_id": "alice"}, page_size=1))
+    assert page["count"] == 2 and len(page["results"]) == 1
+    tea = next(r for r in client.get_all(filters={"user_id": "alice"})["results"]
+               if r["memory"] == "I like green tea")  # fmt: skip
+    assert tea["metadata"] == {"src": "chat"}
+    client.update(tea["id"], options=UpdateMemoryOptions(text="I like jasmine tea"))
+    assert client.get(tea["id"])["memory"] == "I like jasmine tea"
+    client.delete_all(options=DeleteAllMemoryOptions(filters={"user_id": "alice"}))
+    assert client.get_all(filters={"user_id": "alice"})["count"] == 0

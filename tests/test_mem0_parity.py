@@ -8,6 +8,7 @@ persistence across reopening) and checks each item on all three faces.
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -573,3 +574,80 @@ def test_documented_differences(uri: str, clock: FrozenClock) -> None:
         assert mem.get(mid)["metadata"] == {"a": 3}  # replaced (Mem0 OSS merges)
     finally:
         mem.close()
+
+
+# -- typed options and add's filters ----------------------------------------------------------
+
+
+def test_add_filters_name_the_scope_only(mem: Memory) -> None:
+    mem.add("likes tea", filters={"user_id": "u"}, run_id="r")
+    assert texts(mem.get_all(filters={"user_id": "u", "run_id": "r"})) == {"likes tea"}
+    mem.add("likes coffee", user_id="u", filters={"AND": [{"user_id": "u"}]})
+    assert mem.get_all(user_id="u")["count"] == 2
+    for bad in ({"genre": "x"}, {"user_id": {"eq": "u"}}, {"OR": [{"user_id": "u"}]},
+                {"user_id": "*"}):  # fmt: skip
+        with pytest.raises(ValidationError, match="filters"):
+            mem.add("refused", filters=bad)
+    with pytest.raises(ValidationError, match="user_id"):
+        mem.add("refused", user_id="u", filters={"user_id": "v"})
+    assert mem.get_all(filters={"user_id": "*"})["count"] == 2  # nothing written by refusals
+
+
+def test_options_objects_and_mappings(mem: Memory) -> None:
+    mem.add("likes tea", options={"filters": {"user_id": "u"}, "metadata": {"a": 1}})
+    (hit,) = mem.search("tea", options={"filters": {"user_id": "u"}})["results"]
+    assert hit["metadata"] == {"a": 1}
+    with pytest.raises(UnknownArgumentError, match="colour"):
+        mem.search("tea", options={"filters": {"user_id": "u"}, "colour": "red"})
+    with pytest.raises(ValidationError, match="options"):
+        mem.search("tea", user_id="u", options=["top_k", 1])
+    with pytest.raises(UnknownArgumentError, match="colour"):
+        mem.add("refused", options={"user_id": "u", "colour": "red"})
+    assert mem.get_all(user_id="u")["count"] == 1
+
+
+async def test_async_options_and_add_filters(uri: str, clock: FrozenClock) -> None:
+    m = AsyncMemory(uri=uri, embedder=HashEmbedder(), clock=clock)
+    try:
+        await m.add("likes tea", filters={"agent_id": "bot"})
+        await m.add("likes rain", options={"filters": {"agent_id": "bot"}})
+        page = await m.get_all(options={"filters": {"agent_id": "bot"}, "page_size": 1})
+        assert page["count"] == 2 and len(page["results"]) == 1
+        hits = await m.search("tea", options={"filters": {"agent_id": "bot"}, "top_k": 1})
+        mid = first_id(hits)
+        await m.update(mid, options={"text": "likes green tea"})
+        assert (await m.get(mid))["memory"] == "likes green tea"
+        await m.delete_all(options={"filters": {"agent_id": "bot"}})
+        assert (await m.get_all(agent_id="bot"))["count"] == 0
+    finally:
+        await m.close()
+
+
+def test_get_all_start_and_end_date(mem: Memory, clock: FrozenClock) -> None:
+    """Mem0's client ``get_all(start_date=, end_date=)`` (``GetAllMemoryOptions``): created on
+    or after / on or before a date, the end date's whole day included."""
+    clock.set(datetime(2025, 1, 1, 9, tzinfo=UTC))
+    mem.add("new year", user_id="u")
+    clock.set(datetime(2025, 1, 31, 23, tzinfo=UTC))
+    mem.add("end of january", user_id="u")
+    clock.set(datetime(2025, 2, 2, tzinfo=UTC))
+    mem.add("february", user_id="u")
+    got = mem.get_all(filters={"user_id": "u"}, start_date="2025-01-02", end_date="2025-01-31")
+    assert texts(got) == {"end of january"}
+    assert texts(mem.get_all(user_id="u", end_date="2025-01-01")) == {"new year"}
+    assert texts(mem.get_all(user_id="u", start_date="2025-02-01")) == {"february"}
+    with pytest.raises(InvalidFilterError, match="soon"):
+        mem.get_all(user_id="u", start_date="soon")
+
+
+def test_the_migration_page_names_only_tests_that_exist() -> None:
+    """docs/migration-from-mem0.md claims nothing that a named test does not show."""
+    here = Path(__file__).parent
+    page = (here.parent / "docs" / "migration-from-mem0.md").read_text(encoding="utf-8")
+    modules = {"docs": "test_mem0_docs.py", "parity": "test_mem0_parity.py"}
+    named = re.findall(r"\b(docs|parity)::(test_\w+)(\*?)", page)
+    assert len(named) > 50
+    for module, name, glob in named:
+        source = (here / modules[module]).read_text(encoding="utf-8")
+        tail = r"\w*\(" if glob else r"\("
+        assert re.search(rf"def {name}{tail}", source), f"{module}::{name}"

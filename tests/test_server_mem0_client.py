@@ -84,6 +84,9 @@ def test_every_client_method(url: str, memory: Memory) -> None:
     assert c.add("I like green tea", user_id="alice")["results"][0]["event"] == "NONE"
     c.add("Bob plays chess", user_id="bob")
     c.add("Carol sings", user_id="carol", agent_id="coach")
+    c.add("Carol hums", filters={"AND": [{"user_id": "carol"}, {"agent_id": "coach"}]})
+    assert texts(memory.get_all(user_id="carol", agent_id="coach")["results"]) == [
+        "Carol hums", "Carol sings"]  # fmt: skip
 
     got = c.get(tea["id"])
     assert got["memory"] == "I like green tea" and got["metadata"] == {"kind": "drink"}
@@ -249,6 +252,10 @@ def test_bad_requests_get_mem0_errors_and_change_nothing(url: str, memory: Memor
            400, "reference_date")  # fmt: skip
     expect(post("/v3/memories/search/", json={**search, "rerank": True}), 400, "rerank")
     expect(post("/v3/memories/add/", json={"messages": "no scope"}), 400, "user_id")
+    for bad in ({"user_id": "*"}, {"genre": "x"}, {"OR": [{"user_id": "alice"}]}):
+        expect(post("/v3/memories/add/", json={"messages": "x", "filters": bad}), 400, "filters")
+    twice = {"messages": "x", "user_id": "alice", "filters": {"user_id": "bob"}}
+    expect(post("/v3/memories/add/", json=twice), 400, "user_id")
     expect(httpx.request("DELETE", url + "/v1/batch/", headers=json_headers, json={
         "memories": [{"memory_id": "m"}] * 1001}), 400, "1000")  # fmt: skip
     expect(httpx.delete(url + "/v1/memories/?user_id=alice&everything=1", headers=auth),

@@ -14,6 +14,7 @@ from typing import Any, Literal, TypedDict, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .errors import ValidationError
 from .expiry import expiration_text
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "ScopeArgs",
     "SearchHit",
     "scope_args",
+    "scope_in_filters",
 ]
 
 EventType = Literal["ADD", "UPDATE", "DELETE", "NONE", "EXPIRE"]
@@ -251,3 +253,34 @@ def scope_args(values: Mapping[str, Any]) -> ScopeArgs:
     empty id is refused there, never silently dropped here).
     """
     return cast(ScopeArgs, {k: values[k] for k in Scope.model_fields if values.get(k) is not None})
+
+
+def scope_in_filters(
+    filters: Mapping[str, Any] | None, given: Mapping[str, str | None]
+) -> dict[str, str | None]:
+    """The scope an add names through ``filters``, merged with the ids given as keywords.
+
+    Mem0's v3 client puts an add's entity ids in ``filters`` (``add(messages, filters={"agent_id":
+    "bot"})``, its ``AddMemoryOptions``). An add writes to one scope, so only ids name it here:
+    ``{"user_id": "alice"}`` or Mem0's ``{"AND": [{"user_id": "alice"}, ...]}``. Operators,
+    ``"*"``, ``OR`` or metadata keys would select memories, not name a scope, and an id that
+    disagrees with the keyword of the same name is ambiguous: both are refused.
+    """
+    out = dict(given)
+    if filters is None:
+        return out
+    parts: Any = [filters]
+    if isinstance(filters, Mapping) and set(filters) == {"AND"}:
+        parts = filters["AND"]
+    names = ", ".join(Scope.model_fields)
+    for part in parts if isinstance(parts, list) else [None]:
+        for key, value in part.items() if isinstance(part, Mapping) else [("filters", part)]:
+            if key not in Scope.model_fields or not isinstance(value, str) or value == "*":
+                raise ValidationError(
+                    f"add's filters name the scope only ({names}, one id each), got "
+                    f"{key!r}: {value!r}"
+                )
+            if out.get(key) not in (None, value):
+                raise ValidationError(f"add got {key}={out[key]!r} and filters {key}={value!r}")
+            out[key] = value
+    return out

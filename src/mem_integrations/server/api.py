@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from mem_integrations import Memory, MemoryNotFoundError, SearchHit, ValidationError
+from mem_integrations.core.records import scope_in_filters
 
 from .auth import SCOPE_KEYS, Tenant
 from .entities import delete_entity, list_entities
@@ -90,14 +91,7 @@ def add(body: AddBody, memory: MemoryDep, tenant: TenantDep) -> dict[str, Any]:
             "custom_instructions and custom_categories need an LLM; this server stores "
             "messages verbatim"
         )
-    requested = dict(body.scope_args())
-    for key, value in (body.filters or {}).items():
-        if key not in SCOPE_KEYS or not isinstance(value, str):
-            raise ValidationError("add's filters may only carry user_id, agent_id, run_id, app_id")
-        if requested.get(key) not in (None, value):
-            raise ValidationError(f"{key} given twice with different values")
-        requested[key] = value
-    scope = tenant.bind(requested)
+    scope = tenant.bind(scope_in_filters(body.filters, dict(body.scope_args())))
     result = memory.add(
         body.messages, **scope, metadata=body.metadata, categories=body.categories,
         expiration_date=body.expiration_date, infer=body.infer,

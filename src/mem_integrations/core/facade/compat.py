@@ -10,14 +10,17 @@ with a ``DeprecationWarning`` that names it and says why it is ignored, once per
 
 from __future__ import annotations
 
+import functools
 import threading
 import warnings
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
 
-from ..errors import UnknownArgumentError
+from ..errors import UnknownArgumentError, ValidationError
 
-__all__ = ["IGNORED", "NO_OP", "ArgumentPolicy"]
+__all__ = ["IGNORED", "NO_OP", "ArgumentPolicy", "accepts_options"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 _ONE_STORE = "a Memory is one store, chosen by uri"
 _NO_LLM_KNOB = "extraction here has no such setting (configure the LLM's prompt instead)"
@@ -76,3 +79,32 @@ class ArgumentPolicy:
             warnings.warn(
                 f"{method}() ignores {', '.join(fresh)} ({why})", DeprecationWarning, stacklevel=3
             )
+
+
+def accepts_options(method: F) -> F:
+    """Let ``method`` take its keywords as Mem0's typed ``options=`` too.
+
+    Mem0's client methods accept ``options=SearchMemoryOptions(filters=..., top_k=...)`` (any
+    of its pydantic ``*Options`` models) beside plain keywords, and read them as
+    ``{**options.model_dump(exclude_unset=True), **kwargs}``: so do we, and a mapping works
+    the same. The fields then go through the method's own checks, unknown ones included.
+    """
+
+    @functools.wraps(method)
+    def with_options(self: Any, *args: Any, **kwargs: Any) -> Any:
+        options = kwargs.pop("options", None)
+        if options is not None:
+            dump = getattr(options, "model_dump", None)
+            if callable(dump):
+                fields = dict(dump(exclude_unset=True))
+            elif isinstance(options, Mapping):
+                fields = dict(options)
+            else:
+                raise ValidationError(
+                    f"options must be a mapping or one of Mem0's options models, got "
+                    f"{type(options).__name__}"
+                )
+            kwargs = {**fields, **kwargs}
+        return method(self, *args, **kwargs)
+
+    return cast(F, with_options)

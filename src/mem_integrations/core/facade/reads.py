@@ -13,6 +13,7 @@ from ..read.select import get_row
 from ..records import HistoryEvent, MemoryRecord, Page, SearchHit
 from ..storage.rows import to_record
 from .base import Facade
+from .compat import accepts_options
 
 __all__ = ["Reads"]
 
@@ -20,6 +21,7 @@ __all__ = ["Reads"]
 class Reads(Facade):
     """search, get, get_all, history and users, each with its typed form."""
 
+    @accepts_options
     def search(
         self,
         query: str,
@@ -127,6 +129,7 @@ class Reads(Facade):
         scope = self._scope(user_id, agent_id, run_id, app_id)
         return to_record(get_row(self._engine, memory_id, scope, show_expired=show_expired))
 
+    @accepts_options
     def get_all(
         self,
         *,
@@ -143,6 +146,8 @@ class Reads(Facade):
         top_k: int | None = None,
         offset: int | None = None,
         show_expired: bool = False,
+        start_date: str | None = None,
+        end_date: str | None = None,
         **ignored: Any,
     ) -> dict[str, Any]:
         """List memories in a scope, newest first, as Mem0 v3's page envelope.
@@ -152,6 +157,7 @@ class Reads(Facade):
         memories per page; ``offset`` skips that many first (then ``page`` is not allowed).
         """
         self._args.check("get_all", ignored)
+        filters = narrowed(filters, None, None, created=(start_date, end_date))
         # the first size given wins; 0 is refused by its own name, never read as "unset"
         name, size = next(
             ((n, v) for n, v in (("page_size", page_size), ("top_k", top_k), ("limit", limit))
@@ -242,9 +248,17 @@ def narrowed(
     filters: Mapping[str, Any] | None,
     categories: Sequence[str] | None,
     metadata: Mapping[str, Any] | None,
+    created: tuple[str | None, str | None] = (None, None),
 ) -> Mapping[str, Any] | None:
-    """Mem0's ``search(categories=, metadata=)`` as filter conditions ANDed to ``filters``."""
+    """Mem0's narrowing arguments as filter conditions ANDed to ``filters``.
+
+    ``search(categories=, metadata=)``, and ``get_all(start_date=, end_date=)`` on
+    ``created_at`` (a bare end date covers its whole day, as in the filter language).
+    """
     parts: list[Mapping[str, Any]] = [filters] if filters else []
+    for op, when in zip(("gte", "lte"), created, strict=True):
+        if when is not None:
+            parts.append({"created_at": {op: when}})
     if categories is not None:
         if isinstance(categories, str) or not isinstance(categories, Sequence):
             raise ValidationError("categories must be a list of strings")

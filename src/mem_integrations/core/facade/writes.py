@@ -8,10 +8,11 @@ from typing import Any
 
 from ..errors import ScopeRequiredError, ValidationError
 from ..expiry import parse_instant
-from ..records import AddResult, MemoryRecord
+from ..records import AddResult, MemoryRecord, scope_in_filters
 from ..write import add as add_op
 from ..write import change, remove
 from .base import UNSET, Facade
+from .compat import accepts_options
 
 __all__ = ["Writes"]
 
@@ -19,6 +20,7 @@ __all__ = ["Writes"]
 class Writes(Facade):
     """add, update, put, delete and their batch forms."""
 
+    @accepts_options
     def add(
         self,
         messages: Any,
@@ -27,6 +29,7 @@ class Writes(Facade):
         agent_id: str | None = None,
         run_id: str | None = None,
         app_id: str | None = None,
+        filters: Mapping[str, Any] | None = None,
         metadata: Mapping[str, Any] | None = None,
         categories: Sequence[str] | None = None,
         expiration_date: Any = None,
@@ -47,10 +50,12 @@ class Writes(Facade):
         Re-adding a text already stored in the scope is ``NONE``, or ``UPDATE`` when the call
         brings metadata, categories or an expiration the memory did not have (merged in).
         ``timestamp`` (epoch seconds or ISO-8601) backdates ``created_at``/``updated_at``.
+        ``filters`` may name the scope instead, as Mem0's client sends it (ids only).
         """
         self._args.check("add", ignored)
+        ids = {"user_id": user_id, "agent_id": agent_id, "run_id": run_id, "app_id": app_id}
         result = self.add_events(
-            messages, user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id,
+            messages, **scope_in_filters(filters, ids),
             metadata=metadata, categories=categories, expiration_date=expiration_date,
             infer=infer, prompt=prompt, custom_categories=custom_categories,
             timestamp=timestamp, custom_instructions=custom_instructions,
@@ -100,6 +105,7 @@ class Writes(Facade):
             custom_categories=custom_categories, timestamp=stamp, direct_import=direct_import,
         )  # fmt: skip
 
+    @accepts_options
     def update(
         self,
         memory_id: str,
@@ -264,6 +270,7 @@ class Writes(Facade):
         n = remove.delete_by_ids(self._engine, [it["memory_id"] for it in items], scope)
         return {"message": f"Successfully deleted {n} memories"}
 
+    @accepts_options
     def delete_all(
         self,
         *,
