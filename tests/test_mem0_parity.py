@@ -651,3 +651,103 @@ def test_the_migration_page_names_only_tests_that_exist() -> None:
         source = (here / modules[module]).read_text(encoding="utf-8")
         tail = r"\w*\(" if glob else r"\("
         assert re.search(rf"def {name}{tail}", source), f"{module}::{name}"
+
+
+def test_re_add_enrichment_across_handles_and_reopen(uri: str, clock: FrozenClock) -> None:
+    """The duplicate check answers from per-handle hash sets in RAM (``storage.seen_hashes``)
+    and history is written behind the add: a repeat seen by another handle, or after reopening,
+    still merges what it brings (UPDATE, history complete) and a bare repeat is still NONE."""
+    first, second = reopen(uri, clock), reopen(uri, clock)
+    try:
+        mid = first_id(first.add("likes tea", user_id="u", metadata={"a": 1}))
+        assert second.add("likes tea", user_id="u", metadata={"b": 2})["results"][0] == {
+            "id": mid, "memory": "likes tea", "event": "UPDATE", "previous_memory": "likes tea"}
+        assert first.add("likes tea", user_id="u", categories=["drinks"])["results"][0][
+            "event"] == "UPDATE"  # fmt: skip
+        assert second.add("likes tea", user_id="u", metadata={"a": 1})["results"][0][
+            "event"] == "NONE"  # fmt: skip
+    finally:
+        first.close()
+        second.close()
+    again = reopen(uri, clock)
+    try:
+        out = again.add("likes tea", user_id="u", expiration_date="20300101")
+        assert (out["results"][0]["id"], out["results"][0]["event"]) == (mid, "UPDATE")
+        record = again.get(mid)
+        assert record["metadata"] == {"a": 1, "b": 2} and record["categories"] == ["drinks"]
+        assert record["expiration_date"] == "2030-01-01"
+        assert [e["event"] for e in again.history(mid)] == ["ADD", "UPDATE", "UPDATE", "UPDATE"]
+        assert again.get_all(user_id="u")["count"] == 1
+    finally:
+        again.close()
+
+
+async def test_async_face_covers_the_rest_of_the_list(uri: str, clock: FrozenClock) -> None:
+    """The issue's items that test_async_face leaves out, through AsyncMemory."""
+    m = AsyncMemory(uri=uri, embedder=HashEmbedder(), clock=clock)
+    try:
+        with pytest.raises(UnknownArgumentError, match="colour"):
+            await m.add("x", user_id="u", colour="red")
+        mid = first_id(await m.add("likes tea", user_id="u", metadata={"a": 1},
+                                   categories=["food"]))  # fmt: skip
+        again = await m.add("likes tea", user_id="u", metadata={"b": 2}, categories=["drinks"])
+        assert (again["results"][0]["id"], again["results"][0]["event"]) == (mid, "UPDATE")
+        assert (await m.get(mid))["metadata"] == {"a": 1, "b": 2}
+        await m.add("rent is due", user_id="u", categories=["finance"], metadata={"src": "b"},
+                    expiration_date="20250630")  # fmt: skip
+        assert texts(await m.search("rent", user_id="u", categories=["finance"])) == {
+            "rent is due"}  # fmt: skip
+        assert texts(await m.search("rent", user_id="u", metadata={"src": "b"})) == {"rent is due"}
+        gone = await m.search("rent", user_id="u", reference_date="2025-07-01")
+        assert "rent is due" not in texts(gone)
+        await m.update(mid, text="likes green tea", timestamp=1700000000)
+        assert datetime.fromisoformat((await m.get(mid))["updated_at"]).timestamp() == 1700000000
+        assert len((await m.get_all(user_id="u", top_k=1))["results"]) == 1
+        for filters, want in (
+            ({"user_id": "*", "memory_ids": [mid]}, {"likes green tea"}),
+            ({"user_id": "*", "metadata.src": "b"}, {"rent is due"}),
+            ({"user_id": "*", "a": 1}, {"likes green tea"}),
+        ):
+            assert texts(await m.get_all(filters=filters)) == want
+        with pytest.raises(InvalidFilterError):
+            await m.get_all(filters={"user_id": "u", "a": {"like": "x"}})
+        assert set(await m.users()) >= {"count", "next", "previous", "results"}
+        rent = next(r for r in (await m.get_all(user_id="u"))["results"]
+                    if r["memory"] == "rent is due")  # fmt: skip
+        assert rent["expiration_date"] == "2025-06-30"
+        clock.set(datetime(2025, 7, 1, tzinfo=UTC))
+        assert (await m.get(rent["id"]))["memory"] == "rent is due"  # expired, still gettable
+        assert (await m.get_all(user_id="u"))["count"] == 1
+        await m.update(rent["id"], expiration_date=None)
+        assert (await m.get_all(user_id="u"))["count"] == 2
+        with pytest.raises(ValueError):
+            await m.update("nope", text="x")
+        with pytest.raises(ValidationError):
+            await m.delete_users(user_id=None)
+        await m.add("bot fact", agent_id="bot")
+        await m.delete_all(user_id="*")
+        assert [u["type"] for u in (await m.users())["results"]] == ["agent"]
+    finally:
+        await m.close()
+
+
+def test_cli_covers_the_rest_of_the_list(run: Run, clock: FrozenClock) -> None:
+    """The issue's items that the other CLI tests leave out, through the command line."""
+    (event,) = lines(run("add", "likes tea", "--user-id", "u", "--metadata", '{"a": 1}'))
+    (again,) = lines(run("add", "likes tea", "--user-id", "u", "--metadata", '{"b": 2}',
+                         "--category", "drinks"))  # fmt: skip
+    assert (again["id"], again["event"]) == (event["id"], "UPDATE")
+    (record,) = lines(run("get", event["id"]))
+    assert record["metadata"] == {"a": 1, "b": 2} and record["categories"] == ["drinks"]
+    run("add", "rent is due", "--user-id", "u", "--category", "finance", "--expires", "20250630")
+    (hit,) = lines(run("search", "rent", "--user-id", "u", "--category", "finance"))
+    assert hit["memory"] == "rent is due"
+    assert lines(run("search", "rent", "--user-id", "u", "--category", "finance",
+                     "--reference-date", "2025-07-01")) == []  # fmt: skip
+    (updated,) = lines(run("update", event["id"], "--text", "likes green tea",
+                           "--timestamp", "1700000000"))  # fmt: skip
+    assert datetime.fromisoformat(updated["updated_at"]).timestamp() == 1700000000
+    ids = json.dumps({"user_id": "*", "memory_ids": [event["id"]]})
+    assert [r["memory"] for r in lines(run("list", "--filters", ids))] == ["likes green tea"]
+    missing = run("update", "nope", "--text", "x", ok=False)
+    assert missing.exit_code != 0 and "MemoryNotFoundError" in missing.output

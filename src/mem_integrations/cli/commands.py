@@ -149,12 +149,13 @@ def register(cli: click.Group) -> None:
     @click.option("--clear-categories", is_flag=True, help="Remove every category.")
     @click.option("--expires", help="New expiration: ISO date or datetime.")
     @click.option("--no-expiration", is_flag=True, help="Clear the expiration (never expires).")
+    @click.option("--timestamp", help="The new updated_at: Unix epoch seconds or ISO datetime.")
     @scope_options
     @store_options
     @click.pass_context
     def update(ctx: click.Context, /, memory_id: str, text: str | None, metadata: str | None,
                categories: tuple[str, ...], clear_categories: bool, expires: str | None,
-               no_expiration: bool, uri: str | None, plain: bool,
+               no_expiration: bool, timestamp: str | None, uri: str | None, plain: bool,
                **scope: str | None) -> None:  # fmt: skip
         """Change a memory's text, metadata, categories or expiration."""
         if expires and no_expiration:
@@ -165,6 +166,7 @@ def register(cli: click.Group) -> None:
             metadata=json_option(metadata, "--metadata") if metadata is not None else UNSET,
             categories=[] if clear_categories else (list(categories) if categories else UNSET),
             expiration_date=None if no_expiration else (expires or UNSET),
+            timestamp=epoch_or_text(timestamp),
         )  # fmt: skip
         result.pop("message", None)
         emit([result], plain, RECORD_COLS)
