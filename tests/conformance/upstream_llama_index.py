@@ -5,8 +5,12 @@ docs/llama_index.md: copy ``llama-index-core/tests/memory/test_chat_memory_buffe
 ``test_memory_base.py`` and ``blocks/test_vector.py`` (commits named there) next to this
 file, change the one import line of each (``ChatMemoryBuffer``, ``Memory``,
 ``VectorMemoryBlock``) to ``from upstream_llama_index import ...``, and run pytest with
-``asyncio_mode=auto``. ``UPSTREAM_SWITCHES=1`` runs with the deliberate differences switched
-to LlamaIndex's behaviour (``insert_method="user"``, ``store_assistant=True``).
+``asyncio_mode=auto`` and a ``conftest.py`` that puts this file's folder on ``sys.path``
+(``blocks/test_vector.py`` sits one level down). ``UPSTREAM_SWITCHES=1`` runs with the
+deliberate differences switched to LlamaIndex's behaviour (``insert_method="user"``,
+``store_assistant=True``). ``UPSTREAM_FLOOR`` sets the recall ``relevance_floor`` (unset: our
+default, 0.25); ``0`` injects every hit, as their mock vector store returns every node, since
+``HashEmbedder`` scores carry no meaning.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from mem_integrations.testing import HashEmbedder
 
 SWITCHES = os.environ.get("UPSTREAM_SWITCHES") == "1"
 SCOPE = "upstream"
+_FLOOR = os.environ.get("UPSTREAM_FLOOR")
+FLOOR: dict[str, Any] = {} if _FLOOR is None else {"relevance_floor": float(_FLOOR)}
 _STORES: dict[int, Store] = {}
 
 
@@ -40,6 +46,7 @@ class ChatMemoryBuffer(LongTermChatMemory):
 
     @classmethod
     def from_defaults(cls, *args: Any, **kwargs: Any) -> LongTermChatMemory:  # type: ignore[override]
+        kwargs = {**FLOOR, **kwargs}
         return super().from_defaults(_store(), user_id=SCOPE, **kwargs)
 
 
@@ -50,7 +57,7 @@ class Memory(WriteThroughMemory):
         if SWITCHES:
             kwargs.setdefault("insert_method", "user")
         if not kwargs.get("memory_blocks"):
-            kwargs["memory_blocks"] = [LongTermMemoryBlock(memory=_store(), user_id=SCOPE)]
+            kwargs["memory_blocks"] = [LongTermMemoryBlock(memory=_store(), user_id=SCOPE, **FLOOR)]
         super().__init__(**kwargs)
 
 
@@ -81,6 +88,7 @@ class VectorMemoryBlock(LongTermMemoryBlock):
         store = _STORES.setdefault(id(vector_store), _store())
         if SWITCHES:
             kwargs.setdefault("store_assistant", True)
+        kwargs = {**FLOOR, **kwargs}
         super().__init__(
             memory=store, user_id=SCOPE, top_k=similarity_top_k,
             query_window=retrieval_context_window, **kwargs,
