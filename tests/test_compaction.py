@@ -113,3 +113,16 @@ def test_a_large_store_merges_single_adds_without_reindexing(
         "single memory 7"
     ]
     m.close()
+
+
+def test_trimming_freed_memory_is_throttled_and_optional(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mem_integrations.core.storage import memtrim
+
+    calls: list[int] = []
+    monkeypatch.setattr(memtrim, "_malloc_trim", calls.append)
+    monkeypatch.setattr(memtrim, "_last", -float("inf"))
+    assert memtrim.trim() is True and calls == [0]
+    assert memtrim.trim() is False and calls == [0]  # within MIN_INTERVAL_S of the last
+    monkeypatch.setattr(memtrim, "_last", -float("inf"))
+    monkeypatch.setattr(memtrim, "_malloc_trim", None)  # not glibc: nothing to call
+    assert memtrim.trim() is False

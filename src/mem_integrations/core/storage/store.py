@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from ..errors import StoreError
 from ..filters import sql_timestamp
+from . import memtrim
 from .annotations import FEEDBACK
 from .commits import retry_on_conflict, store_error, write_lock
 from .compaction import Schedule, cadence, compact
@@ -149,6 +150,7 @@ class Store:
             self.optimize(target_rows=target, indexes=indexes)
             if indexes and self.after_optimize is not None:
                 self.after_optimize()
+            memtrim.trim()
         except Exception:  # background housekeeping must never take the app down
             log.warning("background optimize of %s failed", self.uri, exc_info=True)
 
