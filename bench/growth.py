@@ -408,6 +408,20 @@ def case_scale(
         del i
     out["single_add"] = {"ours": percentiles(ao), "raw": percentiles(ar)}
     out["single_add"]["p50_ratio"] = _ratio(percentiles(ao), percentiles(ar))
+    # Searches right after the adds: what the fragments single adds leave cost (no waiting
+    # for either system's compaction).
+    lo, lr = [], []
+    for q, u in zip(synthetic_queries(n_queries, seed=37), rng.integers(0, users, n_queries),
+                    strict=True):  # fmt: skip
+        name = f"user-{int(u):05d}"
+        t0 = time.perf_counter()
+        m.search(q, user_id=name, limit=10)
+        t1 = time.perf_counter()
+        raw.search(emb.embed_query(q), q, name)
+        lr.append(time.perf_counter() - t1)
+        lo.append(t1 - t0)
+    out["uniform_after_adds"] = {"ours": percentiles(lo), "raw": percentiles(lr)}
+    out["uniform_after_adds"]["p50_ratio"] = _ratio(percentiles(lo), percentiles(lr))
     out["peak_rss_both_mb"] = peak_rss_mb()
     m.close()
     raw.close()

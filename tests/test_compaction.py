@@ -72,3 +72,57 @@ def test_background_compactions_merge_in_tiers(tmp_path: Path, clock: FrozenCloc
     assert [n for _, n in _fragments(m)] == [55]
     assert len(m.get_all(user_id="u", limit=100)["results"]) == 55
     m.close()
+
+
+def test_the_schedule_merges_often_and_indexes_at_the_cadence() -> None:
+    """At 1M rows a merge comes every MERGE_EVERY commits, an index refresh every 250."""
+    s = compaction.Schedule(None)
+    due = [n for n in range(1, 501) if s.commit(1_000_000) and s.start(1_000_000)[1] is not None]
+    assert due[:3] == [16, 32, 48] and len(due) == 500 // compaction.MERGE_EVERY
+    s = compaction.Schedule(None)
+    full = []
+    for n in range(1, 501):
+        if s.commit(1_000_000) and s.start(1_000_000)[1]:
+            full.append(n)
+    assert full == [256]  # the first merge at or after 250 commits; the next at 512
+    small = compaction.Schedule(None)  # small tables: every merge is a full optimize
+    runs = [small.start(100) for n in range(1, 31) if small.commit(100)]
+    assert runs == [(64, True)] * 3
+    fixed = compaction.Schedule(7)  # optimize_every: full compactions at that cadence
+    assert [fixed.start(10**6)[1] for n in range(1, 22) if fixed.commit(10**6)] == [True] * 3
+
+
+def test_a_large_store_merges_single_adds_without_reindexing(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    """Fragments cost every search; a merge is cheap at any size, an index refresh is not."""
+    m = Memory(MemoryConfig(uri=str(tmp_path / "s"), embedder=HashEmbedder(), clock=clock))
+    m.add([{"role": "user", "content": f"bulk memory {i}"} for i in range(40)], user_id="u",
+          infer=False)  # fmt: skip
+    m.optimize()
+    m.store._rows_at_optimize = 1_000_000  # as a 1M store: index refreshes every 250 commits
+    for i in range(compaction.MERGE_EVERY):
+        m.add(f"single memory {i}", user_id="u", infer=False)
+    m.store.wait_for_housekeeping()
+    sizes = [n for _, n in _fragments(m)]
+    # The bulk commit counted too, so the merge came at the 15th single add (the 16th may
+    # have landed after it started): the single adds now sit in at most two fragments.
+    assert sizes[0] == 40 and len(sizes) <= 3 and sum(sizes) == 40 + compaction.MERGE_EVERY
+    assert m.stats()["unindexed_rows"] == compaction.MERGE_EVERY  # and none was indexed
+    assert [h.memory for h in m.search_hits("single memory 7", user_id="u", limit=1)] == [
+        "single memory 7"
+    ]
+    m.close()
+
+
+def test_trimming_freed_memory_is_throttled_and_optional(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mem_integrations.core.storage import memtrim
+
+    calls: list[int] = []
+    monkeypatch.setattr(memtrim, "_malloc_trim", calls.append)
+    monkeypatch.setattr(memtrim, "_last", -float("inf"))
+    assert memtrim.trim() is True and calls == [0]
+    assert memtrim.trim() is False and calls == [0]  # within MIN_INTERVAL_S of the last
+    monkeypatch.setattr(memtrim, "_last", -float("inf"))
+    monkeypatch.setattr(memtrim, "_malloc_trim", None)  # not glibc: nothing to call
+    assert memtrim.trim() is False

@@ -62,12 +62,13 @@ class MemoryConfig(BaseModel):
     decay: bool = False
     decay_settings: Any = None
     limits: Limits = Field(default_factory=Limits)
-    #: run ``optimize`` (compaction + index refresh) in the background after this many commits;
-    #: ``None`` (the default) scales it with the table: ``clamp(sqrt(rows) / 4, 10, 250)``.
-    #: Each commit adds a fragment that every search then opens (~0.1 ms each), and LanceDB's
-    #: compaction rewrites the whole table (~3 us per row), so the cheapest cadence per add
-    #: grows with the square root of the table: 10 commits up to 1,600 rows, 25 at 10k, 79 at
-    #: 100k, 250 from 1M. See docs/performance.md for the side-by-side measurements.
+    #: run a full ``optimize`` (compaction + index refresh) in the background after this many
+    #: commits. ``None`` (the default) runs two clocks (``storage.compaction.Schedule``): small
+    #: fragments are merged every 16 commits at most, since each costs every search and a
+    #: merge costs only the rows merged; new rows are folded into the indexes every
+    #: ``clamp(sqrt(rows) / 4, 10, 250)`` commits, since that rewrites each scalar index whole
+    #: (10 commits up to 1,600 rows, 25 at 10k, 79 at 100k, 250 from 1M). See
+    #: docs/performance.md for the measurements.
     optimize_every: int | None = Field(default=None, ge=1)
     #: how long superseded table versions are kept before optimize removes their files.
     #: Every commit leaves a version, and each compaction's rewrite of the table stays on disk

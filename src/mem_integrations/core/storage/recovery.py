@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..clock import Clock
+from . import memtrim
 
 __all__ = ["RECOVERED_PREFIX", "reconcile", "reconcile_ids", "reconcile_since", "visible"]
 
@@ -121,6 +122,7 @@ def reconcile(memories: Any, history: Any, clock: Clock) -> list[dict[str, Any]]
         events = hist.limit(None).to_arrow()  # history first: see above
         suspects |= _suspects(rows.limit(None).to_arrow(), events)
         del events
+        memtrim.trim()  # each slice's scans are freed: give the pages back before the next
     return reconcile_ids(memories, history, clock, suspects) if suspects else []
 
 

@@ -30,6 +30,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from ..expiry import live_sql
+from . import memtrim
 from .reader import SearchReader
 from .rows import candidates
 from .scope_index import ScopeCache, Snapshot
@@ -200,6 +201,7 @@ class Searcher:
         finally:
             with self._loading_lock:
                 self._loading.discard(where)
+            memtrim.trim()  # a scope read frees as much as it keeps (``storage.memtrim``)
 
     def wait_for_loads(self) -> None:
         """Block until the scope reads already queued are done (tests, benchmarks, close)."""

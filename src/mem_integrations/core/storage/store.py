@@ -22,9 +22,10 @@ import pyarrow as pa
 
 from ..errors import StoreError
 from ..filters import sql_timestamp
+from . import memtrim
 from .annotations import FEEDBACK
 from .commits import retry_on_conflict, store_error, write_lock
-from .compaction import cadence, compact, tier_target
+from .compaction import Schedule, cadence, compact
 from .freshness import fresh
 from .indexes import INDEXED_COLUMNS, create_missing, index_once
 from .reader import SearchReader, local_path, versions_dir
@@ -74,10 +75,8 @@ class Store:
         self.uri = uri
         self.dim = dim
         self.model_id = model_id
-        self._optimize_every = optimize_every
         self.cleanup_older_than = cleanup_older_than
-        self._commits = 0
-        self._background_compactions = 0
+        self._schedule = Schedule(optimize_every)
         # Bumped by every commit to the memories table made here; the search reader compares
         # it with the last one it saw, so this process's own writes are searchable at once.
         self.generation = 0
@@ -121,7 +120,7 @@ class Store:
         self.seen = SeenHashes(versions_dir(uri), lambda: int(self.memories.version), self.query)
         self.search = Searcher(
             self._reader, self.scopes, lambda: "memory" in self._indexed, self._ensure_indexes,
-            lambda: self._rows_at_optimize + self._commits)  # fmt: skip
+            lambda: self._rows_at_optimize + self._schedule.unmerged)  # fmt: skip
         #: vector, full-text and scoped searches (see ``storage.search``)
         self.vector_search = self.search.vector_search
         self.text_search = self.search.text_search
@@ -136,23 +135,22 @@ class Store:
         with self._lock:
             self.generation += 1
             self._reader.committed(self.generation, version)
-            self._commits += 1
-            due = self._commits >= self.optimize_due_after()
+            due = self._schedule.commit(self._rows_at_optimize + self._schedule.unmerged)
             running = self._optimizing is not None and not self._optimizing.done()
             if due and not running:
-                self._commits = 0
-                self._optimizing = self._bg.submit(self._optimize_quietly)
+                target, indexes = self._schedule.start(self._rows_at_optimize)
+                self._optimizing = self._bg.submit(self._optimize_quietly, target, indexes)
 
     def optimize_due_after(self) -> int:
-        """Commits between background optimizes (``compaction.cadence``)."""
-        return cadence(self._optimize_every, self._rows_at_optimize + self._commits)
+        """Commits between background index refreshes (``compaction.cadence``)."""
+        return cadence(self._schedule.fixed, self._rows_at_optimize + self._schedule.unmerged)
 
-    def _optimize_quietly(self) -> None:
+    def _optimize_quietly(self, target: int, indexes: bool) -> None:
         try:
-            self._background_compactions += 1
-            self.optimize(target_rows=tier_target(self._background_compactions))
-            if self.after_optimize is not None:
+            self.optimize(target_rows=target, indexes=indexes)
+            if indexes and self.after_optimize is not None:
                 self.after_optimize()
+            memtrim.trim()
         except Exception:  # background housekeeping must never take the app down
             log.warning("background optimize of %s failed", self.uri, exc_info=True)
 
@@ -287,9 +285,12 @@ class Store:
             self.generation += create_missing(self.memories, self._indexed)
 
     def optimize(
-        self, cleanup_older_than: timedelta | None = None, target_rows: int | None = None
+        self,
+        cleanup_older_than: timedelta | None = None,
+        target_rows: int | None = None,
+        indexes: bool = True,
     ) -> None:
-        """Compact fragments, fold new rows into the indexes, drop superseded versions.
+        """Compact fragments, fold new rows into the indexes (if ``indexes``), drop old versions.
 
         Many small commits fragment a Lance table and slow reads 5-7x; this brings it back,
         rewriting only the small fragments (under ``target_rows``: ``storage.compaction``).
@@ -304,7 +305,7 @@ class Store:
             if table is self.history:
                 index_once(table, "memory_id")  # recovery and history() look events up by id
             # A compaction loses the race to any concurrent update/delete of its fragments.
-            merge = functools.partial(compact, table, older, target_rows)
+            merge = functools.partial(compact, table, older, target_rows, indexes)
             retry_on_conflict(merge, f"optimize {table.name}")
             if table is self.memories:
                 with self._lock:
