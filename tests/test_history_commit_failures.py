@@ -84,7 +84,7 @@ def test_a_write_names_only_its_own_changes_and_carries_its_result(tmp_path: Pat
     m.close()
 
 
-def test_a_call_that_meets_earlier_writes_queued_events_says_it_changed_nothing(
+def test_a_call_that_meets_earlier_writes_queued_events_says_it_changed_no_memory(
     tmp_path: Path,
 ) -> None:
     m = open_memory(tmp_path, behind=True)
@@ -97,7 +97,7 @@ def test_a_call_that_meets_earlier_writes_queued_events_says_it_changed_nothing(
         m.reset()
     assert ids(m) == before, "the reset was refused: nothing was emptied"
     assert met.value.result is None
-    assert "changed nothing" in str(met.value)
+    assert "changed no memory or history itself" in str(met.value)
     assert set(met.value.committed["added"]) < before
     disk.full = False
     m.reset()

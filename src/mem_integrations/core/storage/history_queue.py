@@ -186,7 +186,7 @@ def _unwritten(batch: list[dict[str, Any]], exc: Exception, *, own: bool) -> Par
         if own
         else "earlier write calls' changes to memories were committed"
     )
-    nothing = "" if own else " The call that raised this changed nothing itself."
+    nothing = "" if own else " The call that raised this changed no memory or history itself."
     return PartialWriteError(
         f"{whose} ({kinds}), but their history events could not be written yet.{nothing} "
         "They stay queued and are retried (flush again with wait_for_housekeeping); if this "

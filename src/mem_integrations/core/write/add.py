@@ -1,9 +1,11 @@
-"""Adding: messages -> operations (verbatim, or planned by an LLM) -> rows, in one commit.
+"""Adding: messages -> operations (verbatim, or planned by an LLM) -> rows.
 
 Without an LLM (or with ``infer=False``) every storable message becomes an ADD. With one, the
 extraction planner proposes ADD / UPDATE / DELETE / NONE against the scope's related memories.
-Either way :func:`apply` writes the plan: exact duplicates in the scope become ``NONE``, and
-all inserts, rewrites and deletes land in a single memories commit, then their history.
+Either way :func:`apply` writes the plan: exact duplicates in the scope become ``NONE``. One
+memories commit per kind of change (the plan's rewrites and deletes, the new rows, metadata
+merged into stored repeats; usually only one of them), then their history; if a later commit
+fails, ``PartialWriteError`` names what the earlier ones committed.
 """
 
 from __future__ import annotations
