@@ -171,6 +171,64 @@ def test_fault_between_memories_and_history_commit(disk: Disk, op: str, fault: s
         assert state(reopened)[0] == after[0]
 
 
+@pytest.mark.parametrize("fault", ["read_only", "full"])
+@pytest.mark.parametrize("op", ["add", "update", "delete", "put"])
+def test_history_before_return_the_call_says_what_it_committed(
+    disk: Disk, op: str, fault: str
+) -> None:
+    """``history_behind_writes=False`` (the server): the write itself meets the fault."""
+    m = open_memory(str(disk.path / "store"), optimize_every=10**6, history_behind_writes=False)
+    ids = top_up(m)
+    real = m.store.add_history
+    armed = [True]
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        if armed:
+            armed.clear()
+            (disk.read_only if fault == "read_only" else disk.fill)()
+        return real(*args, **kwargs)
+
+    m.store.add_history = broken  # type: ignore[method-assign]
+    FIGURES["faults injected"] += 1
+    kind, exc, before, after = run(m, lambda: OPS[op](m, ids))
+    record(kind, exc)
+    assert kind == "partial" and isinstance(exc, PartialWriteError)
+    assert getattr(exc, "result", None) is not None, "the error carries what the call returned"
+    assert "this call" in str(exc)
+    m.store.add_history = real  # type: ignore[method-assign]
+    disk.heal()
+    m.wait_for_housekeeping()
+    assert_history_complete(m)
+    m.close()
+
+
+@pytest.mark.parametrize("fault", ["read_only", "full"])
+def test_add_that_appends_then_fails_to_enrich_says_what_it_added(
+    disk: Disk, fault: str
+) -> None:
+    """One add, two memories commits: new rows, then a stored repeat given new metadata."""
+    m = open_store(disk)
+    top_up(m)
+    known = m.get_all(user_id="u", limit=100)["results"][0]["memory"]
+    real = m.store.merge
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        (disk.read_only if fault == "read_only" else disk.fill)()
+        return real(*args, **kwargs)
+
+    m.store.merge = broken  # type: ignore[method-assign]
+    FIGURES["faults injected"] += 1
+    call = lambda: m.add([known, f"brand new {next(_seq)}"], user_id="u", metadata={"k": 2})  # noqa: E731
+    kind, exc, before, after = run(m, call)
+    record(kind, exc)
+    assert kind == "partial" and changes(before, after).keys() == {"added"}
+    m.store.merge = real  # type: ignore[method-assign]
+    disk.heal()
+    m.wait_for_housekeeping()
+    assert_history_complete(m)
+    m.close()
+
+
 def sweep(disk: Disk, leaves: list[int]) -> None:
     m = open_store(disk)
     for leave in leaves:

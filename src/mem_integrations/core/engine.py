@@ -19,6 +19,7 @@ from .clock import Clock, SystemClock
 from .config import MemoryConfig
 from .decay import DecayEngine
 from .embeddings import Embedder, resolve_embedder
+from .errors import PartialWriteError
 from .storage.annotations import read_settings
 from .storage.history_queue import HistoryQueue
 from .storage.recovery import reconcile_ids
@@ -110,17 +111,25 @@ class Engine:
         """Append history events in one commit."""
         self.store.add_history(events)
 
-    def history_after(self, events: list[dict[str, Any]]) -> None:
-        """Queue the history of a memories commit that has landed; it is committed behind it.
+    def history_after(self, events: list[dict[str, Any]], result: Any = None) -> None:
+        """Record the history of a memories commit that has landed.
 
-        The call that made the change returns without waiting for its history commit
+        By default the events are queued and committed behind the call, which returns at once
         (``storage.history_queue``: a crash loses no event, history reads in this process
-        flush first). A failed history commit is reported by the flush that meets it
-        (``settle_history``), naming the memories whose events are still queued.
+        flush first); a failed commit is reported by the flush that meets it. With
+        ``history_behind_writes=False`` the call waits for its own events and, if they cannot
+        be committed, raises ``PartialWriteError`` naming only this call's changes and
+        carrying ``result``, what the operation returns.
         """
         self.history_queue.submit(events)
-        if not self.config.history_behind_writes:
-            self.history_queue.flush()  # other processes read it once the call returns
+        if self.config.history_behind_writes or not events:
+            return
+        try:
+            self.history_queue.flush(mine=events)  # other processes read it once we return
+        except PartialWriteError as exc:
+            raise PartialWriteError(
+                str(exc), committed=exc.committed, result=result
+            ) from exc.__cause__
 
     def settle_history(self) -> None:
         """Make history complete for readers: open-time recovery done, queued events committed.

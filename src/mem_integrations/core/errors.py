@@ -136,18 +136,28 @@ class PartialWriteError(MemoryLayerError):
 
     Memories and history are two LanceDB tables, and no transaction spans both: when the
     history commit fails (full disk, read-only remount, lost races) the memories commit
-    cannot be taken back. History is committed behind the write call (queued, see
-    ``storage.history_queue``), so this is raised by the flush that meets the failure
-    (``wait_for_housekeeping``, ``history``, ``close``): the changes are in place and
-    complete, their events stay queued and are retried, and if the process ends first they
-    are written (marked recovered) the next time the store is opened. A call raises it
-    itself when its second memories commit failed after the first (an LLM-planned add; a
-    reset stopped part way).
+    cannot be taken back. Who raises it, and what ``committed`` names:
 
-    ``committed`` says exactly what landed: ``{"added": [...], "updated": [...],
-    "deleted": [...]}`` (memory ids; empty kinds left out; ``{"reset": [...]}`` names the tables
-    a ``reset`` cleared). ``result`` is what the call would have returned. Do not retry the
-    call: it has been applied (a retried verbatim ``add`` would report ``NONE``).
+    - by default history is committed behind the write call (queued, see
+      ``storage.history_queue``), so the write returns and this is raised by the next call
+      that commits the queue (``wait_for_housekeeping``, ``history``, ``stats``,
+      ``optimize``, ``reset``, ``import_store``, ``close``). That call changed nothing
+      itself; ``committed`` names the earlier writes' changes still waiting for their
+      events, and ``result`` is ``None``;
+    - with ``MemoryConfig(history_behind_writes=False)`` the write waits for its own history
+      commit and raises this itself: ``committed`` names this call's changes only and
+      ``result`` is what the operation returned (an ``AddResult``, the ``MemoryRecord`` list
+      of an update or put, the number of memories deleted);
+    - a call whose second memories commit failed after the first (an add that changed or
+      added memories, then could not add or enrich the rest; a ``reset`` stopped part way):
+      ``committed`` names what landed, ``result`` is ``None``.
+
+    Either way the changes named are in place and complete; their events stay queued and are
+    retried, and if the process ends first they are written (marked recovered) the next time
+    the store is opened. ``committed`` is ``{"added": [...], "updated": [...], "deleted":
+    [...]}`` (memory ids; empty kinds left out; ``{"reset": [...]}`` names the tables a
+    ``reset`` cleared). Do not retry a write that raised it: it has been applied (a retried
+    verbatim ``add`` would report ``NONE``).
     """
 
     def __init__(self, message: str, *, committed: dict[str, list[str]], result: Any) -> None:

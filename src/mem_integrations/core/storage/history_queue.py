@@ -23,9 +23,15 @@ Guarantees:
 - A failed background commit (full disk, read-only mount) loses nothing: the batch goes
   back to the head of the queue and is retried with a growing delay (up to
   :data:`MAX_RETRY_S`). :meth:`~HistoryQueue.flush` writes in the caller's thread and
-  raises ``PartialWriteError`` naming the memories whose events are still queued; the
-  events stay queued, so a later flush (or the background retry) completes them. At
-  interpreter exit queued events are flushed once more (``atexit``).
+  raises ``PartialWriteError``; the events stay queued, so a later flush (or the background
+  retry) completes them. At interpreter exit queued events are flushed once more
+  (``atexit``).
+- Who the error speaks for: a write that commits its own history before returning
+  (``history_behind_writes=False``) flushes with ``mine=`` its events, waits only until
+  those are committed (by whichever thread) and, if they cannot be, names only its own
+  changes; events of earlier calls queued beside them are theirs to report. A plain flush
+  (history reads, ``wait_for_housekeeping``, ``reset``, ``close``...) names every memory whose
+  events are still queued and says that the call meeting them changed nothing itself.
 """
 
 from __future__ import annotations
@@ -90,17 +96,20 @@ class HistoryQueue:
         with self._cond:
             return len(self._pending)
 
-    def flush(self) -> None:
-        """Commit everything queued before this call, in this thread; raise if that fails.
+    def flush(self, mine: Sequence[dict[str, Any]] = ()) -> None:
+        """Commit what is queued, in this thread; raise ``PartialWriteError`` if that fails.
 
         A batch the thread is committing is waited for first. On failure the events stay
-        queued (they are retried) and ``PartialWriteError`` says which memories' changes are
-        in place without their history yet.
+        queued (they are retried). Without ``mine`` everything queued before this call is
+        committed and the error names every memory still waiting for its events. With
+        ``mine`` (a write's own events) the flush ends as soon as those are committed,
+        whoever committed them, and the error names only the memories among ``mine``.
         """
+        own = {id(e) for e in mine}
         with self._cond:
             while self._writing:
                 self._cond.wait()
-            if not self._pending:
+            if not self._pending or (own and not any(id(e) in own for e in self._pending)):
                 return
             batch, self._pending = self._pending, []
             self._writing = True
@@ -111,7 +120,9 @@ class HistoryQueue:
                 self._pending[:0] = batch
                 self._writing = False
                 self._cond.notify_all()
-            raise _unwritten(batch, exc) from exc
+            if own:
+                raise _unwritten([e for e in batch if id(e) in own], exc, own=True) from exc
+            raise _unwritten(batch, exc, own=False) from exc
         with self._cond:
             self._writing = False
             self._cond.notify_all()
@@ -163,18 +174,24 @@ class HistoryQueue:
                 self._cond.notify_all()
 
 
-def _unwritten(batch: list[dict[str, Any]], exc: Exception) -> PartialWriteError:
+def _unwritten(batch: list[dict[str, Any]], exc: Exception, *, own: bool) -> PartialWriteError:
     committed: dict[str, list[str]] = {}
     for e in batch:
         ids = committed.setdefault(_KIND.get(str(e.get("event")), "updated"), [])
         if e["memory_id"] not in ids:
             ids.append(e["memory_id"])
     kinds = ", ".join(f"{len(v)} {k}" for k, v in committed.items())
+    whose = (
+        "this call's changes to memories were committed"
+        if own
+        else "earlier write calls' changes to memories were committed"
+    )
+    nothing = "" if own else " The call that raised this changed no memory or history itself."
     return PartialWriteError(
-        f"changes to memories were committed ({kinds}), but their history events could not "
-        f"be written yet. They stay queued and are retried (flush again with "
-        "wait_for_housekeeping); if this process ends first, they are written, marked "
-        f"recovered, at the next open of the store. Cause: {exc}",
+        f"{whose} ({kinds}), but their history events could not be written yet.{nothing} "
+        "They stay queued and are retried (flush again with wait_for_housekeeping); if this "
+        "process ends first, they are written, marked recovered, at the next open of the "
+        f"store. Do not retry the write. Cause: {exc}",
         committed=committed,
         result=None,
     )

@@ -1,9 +1,11 @@
-"""Adding: messages -> operations (verbatim, or planned by an LLM) -> rows, in one commit.
+"""Adding: messages -> operations (verbatim, or planned by an LLM) -> rows.
 
 Without an LLM (or with ``infer=False``) every storable message becomes an ADD. With one, the
 extraction planner proposes ADD / UPDATE / DELETE / NONE against the scope's related memories.
-Either way :func:`apply` writes the plan: exact duplicates in the scope become ``NONE``, and
-all inserts, rewrites and deletes land in a single memories commit, then their history.
+Either way :func:`apply` writes the plan: exact duplicates in the scope become ``NONE``. One
+memories commit per kind of change (the plan's rewrites and deletes, the new rows, metadata
+merged into stored repeats; usually only one of them), then their history; if a later commit
+fails, ``PartialWriteError`` names what the earlier ones committed.
 """
 
 from __future__ import annotations
@@ -243,15 +245,18 @@ def apply(
     except Exception as exc:
         if not history:
             raise
-        engine.history_after(history)  # the rewrites landed: record them
+        try:
+            engine.history_after(history)  # what landed is recorded (or queued and retried)
+        except PartialWriteError:
+            pass  # the error below names the same changes; their events stay queued
         raise PartialWriteError(
-            f"the updates and deletes of this add were committed but its new memories were "
-            f"not: {exc}",
+            f"this add committed part of its changes (committed names them), then failed: "
+            f"{exc}. Do not retry the add; its other memories were not written.",
             committed={k: v for k, v in done.items() if v},
             result=None,
         ) from exc
     result = AddResult(results=[*add_events, *change_events])
-    engine.history_after(history)
+    engine.history_after(history, result=result)
     return result
 
 
@@ -309,9 +314,10 @@ def _append_new(
             events.append(AddEvent(id=row["id"], memory=op.text, event="ADD"))
         if rows:
             engine.store.append(engine.rows(rows))
+            # landed: recorded before the second commit, which may fail (PartialWriteError)
+            history[:0] = [history_event(r, "ADD", None, r["memory"], now) for r in rows]
+            done["added"] = [r["id"] for r in rows]
         kept = engine.store.merge(engine.rows([n for _, n in enriched])) if enriched else set()
-    history[:0] = [history_event(r, "ADD", None, r["memory"], now) for r in rows]
-    done["added"] = [r["id"] for r in rows]
     for old, _ in enriched:
         if old["id"] not in kept:  # deleted since the check: the repeat came before the delete
             events.append(AddEvent(id=old["id"], memory=old["memory"], event="NONE"))

@@ -93,7 +93,7 @@ def update_many(
         for r in new_rows
     ]
     records = [to_record(r) for r in new_rows]
-    engine.history_after(history)
+    engine.history_after(history, result=records)
     return records
 
 
@@ -160,7 +160,7 @@ def put_many(engine: Engine, items: Sequence[Mapping[str, Any]]) -> list[MemoryR
     housekeeping(engine)  # after every check: a refused put must not have purged anything
     engine.store.upsert(engine.rows(rows))
     records = [to_record(r) for r in rows]
-    engine.history_after(history)
+    engine.history_after(history, result=records)
     return records
 
 

@@ -64,8 +64,9 @@ def purge_expired(engine: Engine, *, older_than: timedelta = timedelta(0)) -> di
     engine.store.delete(f"{sql} AND {ids_sql(ids)}")
     later = engine.clock.now()  # stamped after the commit, like every removal (delete_rows)
     events = [history_event(r, "EXPIRE", r["memory"], None, later, True) for r in rows]
-    engine.history_after(events)
-    return {"purged": len(rows)}
+    result = {"purged": len(rows)}
+    engine.history_after(events, result=result)
+    return result
 
 
 def delete_rows(engine: Engine, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -81,7 +82,7 @@ def delete_rows(engine: Engine, rows: Sequence[Mapping[str, Any]]) -> None:
     engine.store.delete(ids_sql(ids))
     now = engine.clock.now()
     events = [history_event(r, "DELETE", r["memory"], None, now, True) for r in rows]
-    engine.history_after(events)
+    engine.history_after(events, result=len(rows))
 
 
 def delete_by_ids(engine: Engine, memory_ids: Sequence[str], scope: Scope) -> int:
