@@ -66,7 +66,7 @@ class MemoryConfig(BaseModel):
     #: commits. ``None`` (the default) runs two clocks (``storage.compaction.Schedule``): small
     #: fragments are merged every 16 commits at most, since each costs every search and a
     #: merge costs only the rows merged; new rows are folded into the indexes every
-    #: ``clamp(sqrt(rows) / 4, 10, 250)`` commits, since that rewrites each scalar index whole
+    #: ``clamp(sqrt(rows) / 4, 10, 250)`` commits, since that costs with the table's size
     #: (10 commits up to 1,600 rows, 25 at 10k, 79 at 100k, 250 from 1M). See
     #: docs/performance.md for the measurements.
     optimize_every: int | None = Field(default=None, ge=1)

@@ -20,11 +20,12 @@ is rewritten about ``FANOUT / 2`` times per tier. An explicit ``optimize`` still
 everything small up to :data:`TARGET_ROWS`.
 
 Merging and indexing run on different clocks (:class:`Schedule`). Merging the small fragments
-costs about the rows merged, whatever the table's size (0.26 s for 240 single-row fragments
-of a 1M store, measured), while folding new rows into the indexes rewrites each scalar index
-whole (11.3 s at 1M). Fragments are what searches pay for: the same 1M store searched in
-179 ms p50 after 240 single adds, 68 ms once they were merged, and 53 ms once also indexed
-(scratch measurement, issue 21). So background compactions merge every :data:`MERGE_EVERY`
+costs about the rows merged, whatever the table's size (0.2 s for the 253 fragments 240
+single adds left in a 1M store), while folding new rows into the indexes costs with the
+table (4.9 s there, for eight indexes). Fragments are what searches pay for: that store searched
+in 163 ms p50 after the 240 single adds, 65 ms once they were merged, and 57 ms once also
+indexed (raw LanceDB, compacting every 100 adds: 44, 38, 31 ms; ``bench/merge_cost.py``,
+``bench/results/merge-cost.json``). So background compactions merge every :data:`MERGE_EVERY`
 commits at most, and fold rows into the indexes only as often as :func:`cadence` says.
 
 The options are Lance's (``pylance``, which LanceDB uses for the same call); new rows are
