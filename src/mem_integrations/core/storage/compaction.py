@@ -116,7 +116,7 @@ class Schedule:
     ``optimize_every`` (the config's) makes every background compaction a full one, every
     that many commits. Without it, merges come every ``min(MERGE_EVERY, cadence)`` commits
     and index refreshes every ``cadence`` commits (:func:`cadence`, which grows with the
-    table because a refresh rewrites each scalar index whole).
+    table because a refresh costs with its size).
     """
 
     def __init__(self, optimize_every: int | None) -> None:
