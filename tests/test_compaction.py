@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -126,3 +127,69 @@ def test_trimming_freed_memory_is_throttled_and_optional(monkeypatch: pytest.Mon
     monkeypatch.setattr(memtrim, "_last", -float("inf"))
     monkeypatch.setattr(memtrim, "_malloc_trim", None)  # not glibc: nothing to call
     assert memtrim.trim() is False
+
+
+def test_same_rows_stops_at_the_first_version_that_changed_rows(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    m = Memory(
+        MemoryConfig(
+            uri=str(tmp_path / "s"), embedder=HashEmbedder(), clock=clock, optimize_every=10**6
+        )
+    )
+    for i in range(6):
+        m.add(f"single memory {i}", user_id="u", infer=False)
+    table = m.store.memories
+    table.checkout_latest()
+    before = int(table.version)
+    kept = compaction.compact(table, m.store.cleanup_older_than, 64, indexes=False)
+    assert kept and kept[0] == before + 1 and kept[-1] == int(table.version)
+    m.add("one more memory", user_id="u", infer=False)  # an append: it changed the rows
+    table.checkout_latest()
+    assert compaction.same_rows(table.to_lance(), before, int(table.version)) == kept
+    m.close()
+
+
+def test_held_scopes_and_hash_sets_move_on_over_a_compaction(
+    tmp_path: Path, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A compaction keeps the rows: no scope is read again, no hash set rebased for it."""
+    from mem_integrations.core.storage import search as search_module
+    from mem_integrations.core.storage import seen_hashes
+
+    m = Memory(
+        MemoryConfig(
+            uri=str(tmp_path / "s"), embedder=HashEmbedder(), clock=clock, optimize_every=10**6
+        )
+    )
+    m.add([{"role": "user", "content": f"bulk memory {i}"} for i in range(30)], user_id="u",
+          infer=False)  # fmt: skip
+    for i in range(8):
+        m.add(f"single memory {i}", user_id="u", infer=False)
+    reads: list[str] = []
+    rebases: list[int] = []
+    read_scope = search_module.Searcher._read_scope
+
+    async def counted(self: Any, table: Any, where: str, columns: Any) -> Any:
+        reads.append(where)
+        return await read_scope(self, table, where, columns)
+
+    rebase = seen_hashes.SeenHashes._rebase
+
+    def counted_rebase(self: Any, latest: int) -> int:
+        rebases.append(latest)
+        return rebase(self, latest)
+
+    monkeypatch.setattr(search_module.Searcher, "_read_scope", counted)
+    monkeypatch.setattr(seen_hashes.SeenHashes, "_rebase", counted_rebase)
+    assert m.search_hits("single memory 3", user_id="u", limit=1)[0].memory == "single memory 3"
+    m.add("single memory 8", user_id="u", infer=False)  # the hash sets are held from here
+    assert len(reads) == 1
+    reads.clear()
+    rebases.clear()
+    m.store.optimize(target_rows=64, indexes=False)
+    assert [n for _, n in _fragments(m)][-1] == 9  # the single adds were merged
+    assert m.search_hits("single memory 8", user_id="u", limit=1)[0].memory == "single memory 8"
+    assert m.add("single memory 9", user_id="u", infer=False)["results"][0]["event"] == "ADD"
+    assert reads == [] and rebases == []
+    m.close()

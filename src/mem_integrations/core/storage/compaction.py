@@ -46,7 +46,7 @@ from typing import Any
 
 __all__ = [
     "BASE_ROWS", "FANOUT", "MERGE_EVERY", "TARGET_ROWS", "Schedule", "cadence", "compact",
-    "tier_target",
+    "same_rows", "tier_target",
 ]  # fmt: skip
 
 #: Rows per fragment compaction aims at; fragments this big are never rewritten again.
@@ -77,15 +77,17 @@ def tier_target(n: int) -> int:
 
 def compact(
     table: Any, cleanup_older_than: timedelta, target: int | None = None, indexes: bool = True
-) -> None:
+) -> list[int]:
     """Merge small fragments, index new rows (unless not ``indexes``), drop old versions.
 
-    Two commits at most. Fragments under ``target`` rows are small (default
-    :data:`TARGET_ROWS`). Rows left out of the indexes are still found: LanceDB searches
-    them without the index.
+    A few commits. Fragments under ``target`` rows are small (default :data:`TARGET_ROWS`).
+    Rows left out of the indexes are still found: LanceDB searches them without the index.
+    Returns the new versions that provably hold the same rows as the one before
+    (:func:`same_rows`), so what is held in RAM can move on to them without a re-read.
     """
     table.checkout_latest()
     rows = TARGET_ROWS if target is None else target
+    start = int(table.version)
     table.to_lance().optimize.compact_files(target_rows_per_fragment=rows)
     table.checkout_latest()
     dataset = table.to_lance()
@@ -97,6 +99,34 @@ def compact(
         dataset.cleanup_old_versions(older_than=cleanup_older_than)
         _CLEANED[id(table)] = now
     table.checkout_latest()
+    return same_rows(table.to_lance(), start, int(table.version))
+
+
+#: Operations that change how rows are stored, never which rows there are. ``BaseOperation``
+#: is what pylance returns for the fragment-id reservation a compaction commits first (it
+#: has no class for it); every operation that changes rows has one (Append, Delete, ...).
+_SAME_ROWS = frozenset({"Rewrite", "CreateIndex", "BaseOperation"})
+
+
+def same_rows(dataset: Any, after: int, upto: int) -> list[int]:
+    """The versions in (``after``, ``upto``] that kept the rows, up to the first that may not.
+
+    That is another writer's append, or a transaction this pylance cannot read. Why: a
+    compaction is two or three commits, and each used to send held scopes and the duplicate
+    check's hash sets back to LanceDB; after a bulk load within the grace ``seen_hashes``
+    then re-reads the whole table's hashes, under the write lock. Only the prefix counts:
+    past a version that changed rows, what is held is stale anyway.
+    """
+    out: list[int] = []
+    for version in range(after + 1, upto + 1):
+        try:
+            name = type(dataset.read_transaction(version).operation).__name__
+        except Exception:  # an operation this pylance cannot decode: assume it changed rows
+            break
+        if name not in _SAME_ROWS:
+            break
+        out.append(version)
+    return out
 
 
 def cadence(optimize_every: int | None, rows: int) -> int:

@@ -170,15 +170,11 @@ class Store:
         if rows.num_rows == 0:
             return
         rows = stamp(rows, next_seq())
-        result = retry_on_conflict(
-            lambda: (
-                self.memories.merge_insert("id")
-                .when_matched_update_all()
-                .when_not_matched_insert_all()
-                .execute(rows)
-            ),
-            "upsert",
-        )
+        def commit() -> Any:
+            q = self.memories.merge_insert("id").when_matched_update_all()
+            return q.when_not_matched_insert_all().execute(rows)
+
+        result = retry_on_conflict(commit, "upsert")
         version = int(result.version)
         self.scopes.appended(version, rows, replaces=True)  # held scopes follow, no re-read
         self._after_commit(version, rows)
@@ -306,8 +302,11 @@ class Store:
                 index_once(table, "memory_id")  # recovery and history() look events up by id
             # A compaction loses the race to any concurrent update/delete of its fragments.
             merge = functools.partial(compact, table, older, target_rows, indexes)
-            retry_on_conflict(merge, f"optimize {table.name}")
-            if table is self.memories:
+            kept = retry_on_conflict(merge, f"optimize {table.name}")
+            if table is self.memories:  # the same rows: held scopes and hash sets move on
+                for version in kept:
+                    self.seen.committed(version)
+                    self.scopes.appended(version, table.schema.empty_table())
                 with self._lock:
                     self.generation += 1
 
