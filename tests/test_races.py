@@ -445,3 +445,35 @@ def test_batch_update_with_any_subset_deleted_inside_its_window(
         assert events(m, mid)[-1] == "UPDATE"
     m.close()
     other.close()
+
+
+def test_a_stamp_not_seen_yet_is_read_again_before_refusing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CI saw a first open racing three others read no stamp beside a ``memories`` table.
+
+    The stamp is written before any table, so the open reads again; only a table that stays
+    unstamped (not created by this package) is refused.
+    """
+    import lancedb
+
+    from mem_integrations import SchemaVersionError
+    from mem_integrations.core.storage import schema
+
+    uri = str(tmp_path / "s")
+    open_real_clock(uri).close()
+    reads = {"n": 0}
+    read_meta = schema.read_meta
+
+    def stale_once(db: Any) -> dict[str, str]:
+        reads["n"] += 1
+        return {} if reads["n"] == 1 else read_meta(db)
+
+    monkeypatch.setattr(schema, "read_meta", stale_once)
+    open_real_clock(uri).close()  # refused on the old code: the first read was taken as final
+    assert reads["n"] >= 2
+    monkeypatch.setattr(schema, "read_meta", read_meta)
+    foreign = str(tmp_path / "foreign")
+    lancedb.connect(foreign).create_table("memories", schema=schema.META_SCHEMA)
+    with pytest.raises(SchemaVersionError, match="without a schema stamp"):
+        open_real_clock(foreign)

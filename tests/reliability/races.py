@@ -87,9 +87,12 @@ def serve_child(uri: str, conn: Connection) -> None:
     """Run the parent's commands on this process's own Memory: (name, argument) -> reply.
 
     Replies "ok" (with a result for reads), "typed <Error>: ..." or "untyped <traceback>", so
-    the parent can count both kinds without the child dying on the first one.
+    the parent can count both kinds without the child dying on the first one. The child
+    commits each write's history before it replies, as ``mem-integrations serve`` does: with
+    history behind writes (the default) another process may read history before it lands,
+    and the parent reads history right after the reply (CI saw ``['ADD']`` without the DELETE).
     """
-    m = open_real_clock(uri)
+    m = open_real_clock(uri, history_behind_writes=False)
     try:
         conn.send("ready")
         while True:

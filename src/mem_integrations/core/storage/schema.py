@@ -224,6 +224,13 @@ def migrate(db: Any, uri: str, dim: int, model_id: str) -> None:
         try:
             _migrate(db, uri, dim, model_id)
             return
+        except _Unstamped:
+            # Seen under load in CI: a first open racing three others read no stamp although
+            # ours is written before any table. Data that is really not ours stays unstamped
+            # on every attempt, so only the last one refuses.
+            if attempt == OPEN_ATTEMPTS:
+                raise
+            time.sleep(0.02 * attempt * (1.0 + random.random()))
         except MemoryLayerError:
             raise
         except Exception as exc:
@@ -233,12 +240,16 @@ def migrate(db: Any, uri: str, dim: int, model_id: str) -> None:
             time.sleep(0.02 * attempt * (1.0 + random.random()))
 
 
+class _Unstamped(SchemaVersionError):
+    """A ``memories`` table with no stamp beside it (not ours, or a stamp not seen yet)."""
+
+
 def _migrate(db: Any, uri: str, dim: int, model_id: str) -> None:
     # memories before meta: a stamped-first store with memories always shows its stamp
     legacy = has_table(db, MEMORIES)
     meta = read_meta(db)
     if not meta and legacy:
-        raise SchemaVersionError(
+        raise _Unstamped(
             f"{uri!r} holds a 'memories' table without a schema stamp; refusing to "
             "touch data this package did not create"
         )
