@@ -31,7 +31,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -356,6 +356,24 @@ def age(path: str) -> dict[str, Any]:
     return {"recovered": n}
 
 
+def interleaved_searches(
+    m: Memory, raw: Any, queries: Sequence[str], users: Sequence[int] | Any
+) -> tuple[list[float], list[float]]:
+    """Seconds per search of ours and of raw LanceDB, each query in user ``users[i]``'s scope."""
+    emb = embedder()
+    lo: list[float] = []
+    lr: list[float] = []
+    for q, u in zip(queries, users, strict=True):
+        name = f"user-{int(u):05d}"
+        t0 = time.perf_counter()
+        m.search(q, user_id=name, limit=10)
+        t1 = time.perf_counter()
+        raw.search(emb.embed_query(q), q, name)
+        lr.append(time.perf_counter() - t1)
+        lo.append(t1 - t0)
+    return lo, lr
+
+
 def case_scale(
     path: str, users: int, n_queries: int, n_adds: int, alone: bool = False
 ) -> dict[str, Any]:
@@ -376,16 +394,7 @@ def case_scale(
             who = rng.integers(0, users, n_queries)
         else:
             who = perm[np.minimum(rng.zipf(1.2, n_queries), users) - 1]
-        lo: list[float] = []
-        lr: list[float] = []
-        for q, u in zip(qs, who, strict=True):
-            name = f"user-{int(u):05d}"
-            t0 = time.perf_counter()
-            m.search(q, user_id=name, limit=10)
-            t1 = time.perf_counter()
-            raw.search(emb.embed_query(q), q, name)
-            lr.append(time.perf_counter() - t1)
-            lo.append(t1 - t0)
+        lo, lr = interleaved_searches(m, raw, qs, who)
         po = percentiles(lo) | {"p99_ms": round(float(np.percentile(np.asarray(lo) * 1e3, 99)), 2)}
         pr = percentiles(lr) | {"p99_ms": round(float(np.percentile(np.asarray(lr) * 1e3, 99)), 2)}
         out[access] = {
@@ -410,16 +419,8 @@ def case_scale(
     out["single_add"]["p50_ratio"] = _ratio(percentiles(ao), percentiles(ar))
     # Searches right after the adds: what the fragments single adds leave cost (no waiting
     # for either system's compaction).
-    lo, lr = [], []
-    for q, u in zip(synthetic_queries(n_queries, seed=37), rng.integers(0, users, n_queries),
-                    strict=True):  # fmt: skip
-        name = f"user-{int(u):05d}"
-        t0 = time.perf_counter()
-        m.search(q, user_id=name, limit=10)
-        t1 = time.perf_counter()
-        raw.search(emb.embed_query(q), q, name)
-        lr.append(time.perf_counter() - t1)
-        lo.append(t1 - t0)
+    who = rng.integers(0, users, n_queries)
+    lo, lr = interleaved_searches(m, raw, synthetic_queries(n_queries, seed=37), who)
     out["uniform_after_adds"] = {"ours": percentiles(lo), "raw": percentiles(lr)}
     out["uniform_after_adds"]["p50_ratio"] = _ratio(percentiles(lo), percentiles(lr))
     out["peak_rss_both_mb"] = peak_rss_mb()

@@ -20,30 +20,21 @@ from typing import Any
 import numpy as np
 
 from .common import machine, percentiles, synthetic_queries, synthetic_texts
-from .growth import RESULTS, _ours
-from .rawlance import RawLance, embedder
+from .growth import RESULTS, _ours, interleaved_searches
+from .rawlance import RawLance
 
 
 def main(path: str, adds: int = 240, n_queries: int = 80) -> dict[str, Any]:
     m = _ours(f"{path}/ours", optimize_every=10**9)  # no background compaction
     m.wait_for_housekeeping()
     raw = RawLance(f"{path}/raw")
-    emb = embedder()
     rng = np.random.default_rng(int(time.time()))
     m.store.scopes.missed = lambda where: False  # type: ignore[method-assign]  # cold reads only
     out: dict[str, Any] = {"machine": machine(), "adds": adds}
 
     def searches(label: str) -> None:
-        lo: list[float] = []
-        lr: list[float] = []
-        for q in synthetic_queries(n_queries, seed=int(rng.integers(0, 10**6))):
-            name = f"user-{int(rng.integers(0, 1000)):05d}"
-            t0 = time.perf_counter()
-            m.search(q, user_id=name, limit=10)
-            t1 = time.perf_counter()
-            raw.search(emb.embed_query(q), q, name)
-            lr.append(time.perf_counter() - t1)
-            lo.append(t1 - t0)
+        qs = synthetic_queries(n_queries, seed=int(rng.integers(0, 10**6)))
+        lo, lr = interleaved_searches(m, raw, qs, rng.integers(0, 1000, n_queries))
         po, pr = percentiles(lo), percentiles(lr)
         out[label] = {"ours": po, "raw": pr, "p50_ratio": round(po["p50_ms"] / pr["p50_ms"], 2)}
         print(label, out[label], flush=True)
