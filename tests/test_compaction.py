@@ -18,15 +18,19 @@ def _fragments(m: Memory) -> list[tuple[int, int]]:
     return [(f.fragment_id, f.count_rows()) for f in ds.get_fragments()]
 
 
+def _manual(tmp_path: Path, clock: FrozenClock) -> Memory:
+    """A store whose compactions happen only when a test runs them."""
+    config = MemoryConfig(
+        uri=str(tmp_path / "s"), embedder=HashEmbedder(), clock=clock, optimize_every=10**6
+    )
+    return Memory(config)
+
+
 def test_big_fragments_are_left_alone(
     tmp_path: Path, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(compaction, "TARGET_ROWS", 50)
-    m = Memory(
-        MemoryConfig(
-            uri=str(tmp_path / "s"), embedder=HashEmbedder(), clock=clock, optimize_every=10**6
-        )
-    )
+    m = _manual(tmp_path, clock)
     m.add([{"role": "user", "content": f"bulk memory {i}"} for i in range(80)], user_id="u",
           infer=False)  # fmt: skip
     for i in range(12):
@@ -52,11 +56,7 @@ def test_background_compactions_merge_in_tiers(tmp_path: Path, clock: FrozenCloc
         64, 64, 64, 256, 256, 1024, 1024, 4096
     ]  # fmt: skip
     assert compaction.tier_target(4**12) == compaction.TARGET_ROWS
-    m = Memory(
-        MemoryConfig(
-            uri=str(tmp_path / "s"), embedder=HashEmbedder(), clock=clock, optimize_every=10**6
-        )
-    )
+    m = _manual(tmp_path, clock)
     m.add([{"role": "user", "content": f"bulk memory {i}"} for i in range(40)], user_id="u",
           infer=False)  # fmt: skip
     for i in range(10):
@@ -132,11 +132,7 @@ def test_trimming_freed_memory_is_throttled_and_optional(monkeypatch: pytest.Mon
 def test_same_rows_stops_at_the_first_version_that_changed_rows(
     tmp_path: Path, clock: FrozenClock
 ) -> None:
-    m = Memory(
-        MemoryConfig(
-            uri=str(tmp_path / "s"), embedder=HashEmbedder(), clock=clock, optimize_every=10**6
-        )
-    )
+    m = _manual(tmp_path, clock)
     for i in range(6):
         m.add(f"single memory {i}", user_id="u", infer=False)
     table = m.store.memories
@@ -157,11 +153,7 @@ def test_held_scopes_and_hash_sets_move_on_over_a_compaction(
     from mem_integrations.core.storage import search as search_module
     from mem_integrations.core.storage import seen_hashes
 
-    m = Memory(
-        MemoryConfig(
-            uri=str(tmp_path / "s"), embedder=HashEmbedder(), clock=clock, optimize_every=10**6
-        )
-    )
+    m = _manual(tmp_path, clock)
     m.add([{"role": "user", "content": f"bulk memory {i}"} for i in range(30)], user_id="u",
           infer=False)  # fmt: skip
     for i in range(8):
