@@ -224,17 +224,12 @@ def migrate(db: Any, uri: str, dim: int, model_id: str) -> None:
         try:
             _migrate(db, uri, dim, model_id)
             return
-        except _Unstamped:
-            # Seen under load in CI: a first open racing three others read no stamp although
-            # ours is written before any table. Data that is really not ours stays unstamped
-            # on every attempt, so only the last one refuses.
-            if attempt == OPEN_ATTEMPTS:
-                raise
-            time.sleep(0.02 * attempt * (1.0 + random.random()))
-        except MemoryLayerError:
-            raise
         except Exception as exc:
-            if attempt == OPEN_ATTEMPTS:
+            # Our own refusals are final, except a stamp not seen yet: CI saw a first open
+            # racing three others read none, although ours is written before any table. Data
+            # that is really not ours stays unstamped on every attempt, so the last refuses.
+            raced = not isinstance(exc, MemoryLayerError) or isinstance(exc, _Unstamped)
+            if not raced or attempt == OPEN_ATTEMPTS:
                 raise
             log.debug("opening %s raced another opener (attempt %d): %s", uri, attempt, exc)
             time.sleep(0.02 * attempt * (1.0 + random.random()))
