@@ -185,3 +185,79 @@ def test_held_scopes_and_hash_sets_move_on_over_a_compaction(
     assert m.add("single memory 9", user_id="u", infer=False)["results"][0]["event"] == "ADD"
     assert reads == [] and rebases == []
     m.close()
+
+
+def test_an_open_merges_the_small_fragments_a_previous_process_left(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    """Every small fragment costs each search a read (2.5x raw at 1M with 115 of them)."""
+    m = _manual(tmp_path, clock)
+    m.add([{"role": "user", "content": f"bulk memory {i}"} for i in range(40)], user_id="u",
+          infer=False)  # fmt: skip
+    for i in range(compaction.MERGE_EVERY + 4):
+        m.add(f"single memory {i}", user_id="u", infer=False)
+    m.close()
+    assert len(_fragments(m)) == compaction.MERGE_EVERY + 5
+    again = Memory(MemoryConfig(uri=str(tmp_path / "s"), embedder=HashEmbedder(), clock=clock))
+    again.store.wait_for_housekeeping()
+    sizes = [n for _, n in _fragments(again)]
+    assert sizes[0] == 40 and len(sizes) == 2 and sum(sizes) == 40 + compaction.MERGE_EVERY + 4
+    assert again.search_hits("single memory 7", user_id="u", limit=1)[0].memory == (
+        "single memory 7"
+    )
+    again.close()
+    kept = Memory(MemoryConfig(uri=str(tmp_path / "t"), embedder=HashEmbedder(), clock=clock,
+                               optimize_every=10**6))  # fmt: skip
+    for i in range(compaction.MERGE_EVERY + 4):
+        kept.add(f"single memory {i}", user_id="u", infer=False)
+    kept.close()
+    reopened = Memory(kept.config)  # a fixed cadence was asked for: no merge at open
+    reopened.store.wait_for_housekeeping()
+    assert len(_fragments(reopened)) == compaction.MERGE_EVERY + 4
+    reopened.close()
+
+
+def test_commits_made_during_a_long_compaction_are_merged_when_it_ends(
+    tmp_path: Path, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An index refresh takes seconds at 1M; the adds made meanwhile must not wait for more adds.
+
+    Before, the next merge waited for the next commit: an agent that stopped writing searched
+    over every fragment written during the refresh until it wrote again.
+    """
+    import threading
+
+    from mem_integrations.core.storage import store as store_module
+
+    release = threading.Event()
+    started = threading.Event()
+    real = store_module.compact
+
+    def held(*args: Any, **kwargs: Any) -> list[int]:
+        kept: list[int] = real(*args, **kwargs)
+        if not started.is_set():  # the first background one: as if its index refresh were slow
+            started.set()
+            assert release.wait(60)
+        return kept
+
+    monkeypatch.setattr(store_module, "compact", held)
+    m = Memory(MemoryConfig(uri=str(tmp_path / "s"), embedder=HashEmbedder(), clock=clock))
+    m.add([{"role": "user", "content": f"bulk memory {i}"} for i in range(40)], user_id="u",
+          infer=False)  # fmt: skip
+    started.set()  # the explicit optimize below is not held
+    m.optimize()
+    started.clear()
+    m.store._rows_at_optimize = 1_000_000  # as a 1M store: merges only, every MERGE_EVERY
+    i = 0
+    while not started.is_set():  # single adds until a background merge starts (and holds)
+        m.add(f"single memory {i}", user_id="u", infer=False)
+        i += 1
+    later = compaction.MERGE_EVERY + 3
+    for j in range(later):
+        m.add(f"later memory {j}", user_id="u", infer=False)
+    release.set()
+    m.store.wait_for_housekeeping()
+    sizes = [n for _, n in _fragments(m)]
+    assert sum(sizes) == 40 + i + later
+    assert len(sizes) <= 4  # the bulk, the held merge's output, and the later adds merged
+    m.close()

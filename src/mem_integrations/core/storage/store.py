@@ -13,7 +13,7 @@ import functools
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,7 +25,7 @@ from ..filters import sql_timestamp
 from . import memtrim
 from .annotations import FEEDBACK
 from .commits import retry_on_conflict, store_error, write_lock
-from .compaction import Schedule, cadence, compact
+from .compaction import MERGE_EVERY, Housekeeper, cadence, compact, small_fragments
 from .freshness import fresh
 from .indexes import INDEXED_COLUMNS, create_missing, index_once
 from .reader import SearchReader, local_path, versions_dir
@@ -76,13 +76,13 @@ class Store:
         self.dim = dim
         self.model_id = model_id
         self.cleanup_older_than = cleanup_older_than
-        self._schedule = Schedule(optimize_every)
+        self.housekeeping = Housekeeper(
+            optimize_every, self._optimize_quietly, lambda: self._rows_at_optimize
+        )
         # Bumped by every commit to the memories table made here; the search reader compares
         # it with the last one it saw, so this process's own writes are searchable at once.
         self.generation = 0
         self._lock = threading.Lock()
-        self._bg = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mem-optimize")
-        self._optimizing: Future[None] | None = None
         #: run on the housekeeping thread after each background optimize (recovery's check)
         self.after_optimize: Callable[[], None] | None = None
         # One bounded cache for the sync and the search reader's connections: LanceDB's default
@@ -120,11 +120,13 @@ class Store:
         self.seen = SeenHashes(versions_dir(uri), lambda: int(self.memories.version), self.query)
         self.search = Searcher(
             self._reader, self.scopes, lambda: "memory" in self._indexed, self._ensure_indexes,
-            lambda: self._rows_at_optimize + self._schedule.unmerged)  # fmt: skip
+            self.housekeeping.estimate)  # fmt: skip
         #: vector, full-text and scoped searches (see ``storage.search``)
         self.vector_search = self.search.vector_search
         self.text_search = self.search.text_search
         self.scoped_search = self.search.scoped_search
+        if optimize_every is None and small_fragments(self.memories.to_lance()) > MERGE_EVERY:
+            self.housekeeping.merge_now()
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -135,15 +137,11 @@ class Store:
         with self._lock:
             self.generation += 1
             self._reader.committed(self.generation, version)
-            due = self._schedule.commit(self._rows_at_optimize + self._schedule.unmerged)
-            running = self._optimizing is not None and not self._optimizing.done()
-            if due and not running:
-                target, indexes = self._schedule.start(self._rows_at_optimize)
-                self._optimizing = self._bg.submit(self._optimize_quietly, target, indexes)
+        self.housekeeping.committed()
 
     def optimize_due_after(self) -> int:
         """Commits between background index refreshes (``compaction.cadence``)."""
-        return cadence(self._schedule.fixed, self._rows_at_optimize + self._schedule.unmerged)
+        return cadence(self.housekeeping.schedule.fixed, self.housekeeping.estimate())
 
     def _optimize_quietly(self, target: int, indexes: bool) -> None:
         try:
@@ -312,14 +310,11 @@ class Store:
 
     def background(self, fn: Callable[[], None]) -> Future[None]:
         """Run ``fn`` on the housekeeping thread (serialised with background compaction)."""
-        return self._bg.submit(fn)
+        return self.housekeeping.submit(fn)
 
     def wait_for_housekeeping(self) -> None:
-        """Block until a background optimize (if any) is finished; used by close and tests."""
-        fut = self._optimizing
-        if fut is not None:
-            fut.result()
-
+        """Block until background optimizes (if any) are finished; used by close and tests."""
+        self.housekeeping.wait()
     def stats(self) -> StoreStats:
         """Counts, size, fragments, version and index state of the memories table."""
         s: Any = self.memories.stats()
@@ -350,8 +345,7 @@ class Store:
 
         The connection itself holds no OS resources to release.
         """
-        self.wait_for_housekeeping()
-        self._bg.shutdown(wait=True)
+        self.housekeeping.close()
         self.search.close()
         self._reader.close()
         self.scopes.clear()
