@@ -10,9 +10,11 @@ raw LanceDB prefiltered search to read (``bench/results/growth-*.md``, scale cas
 the whole table fits the budget, a scope is read at its first search, as before; in a larger
 table a cold scope's first search goes through LanceDB's two indexed queries, and a scope
 searched again while still remembered as missed is read on a background thread, so the
-caller never waits for a scope read there. The price is that a cold search in a large store
-ranks its text matches with the whole table's BM25 statistics, as scopes over the budget
-always have, instead of the scope's own.
+caller never waits for a scope read there (one read at a time, and at most one waiting: a
+scope asked for meanwhile is asked for again at its next search). The price is that a cold
+search in a large store ranks its text matches with the whole table's BM25 statistics, as
+scopes over the budget always have, instead of the scope's own. Its two queries select only
+what ranking reads; the records of the rows kept are fetched afterwards (``storage.late``).
 """
 
 from __future__ import annotations
@@ -166,8 +168,8 @@ class Searcher:
         if tables is not None:
             if not fetch_later:
                 return candidates(tables[0]), candidates(tables[1])
-            late = LateRecords(self._reader, version, columns)
-            return late.candidates(tables[0]), late.candidates(tables[1])
+            source = LateRecords(self._reader, version, columns)
+            return source.candidates(tables[0]), source.candidates(tables[1])
         if isinstance(found, pa.Table):  # built here, off the reader's loop: it is CPU work
             found = Snapshot(version, found, scope)
             self.scopes.put(scope_where, found)
