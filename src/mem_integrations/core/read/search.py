@@ -19,6 +19,7 @@ from ..embeddings import embed_query_checked
 from ..engine import Engine
 from ..errors import ValidationError
 from ..records import SearchHit
+from ..storage.late import VersionGone
 from ..storage.rows import RECORD_COLUMNS, materialize, record_fields
 from .ranking import fuse
 from .select import where
@@ -92,15 +93,20 @@ def search_hits(
         pool = max(pool, 3 * k)
     qvec = embed_query_checked(engine.embedder, text)
     cols = [*RECORD_COLUMNS, "vector"]
-    by_vector, by_text = engine.store.scoped_search(
-        qvec, text, scope_where, now, pool, cols, None if filters else scope.as_dict()
-    )
-    ranked = fuse(qvec, by_vector, by_text, engine.config.vector_weight)
-    kept = [(row, rel) for row, rel in ranked if threshold is None or rel >= threshold]
-    # Build records only for what can be returned: top_k, or with decay the 3 x top_k most
-    # relevant candidates, which decay reorders before truncating to top_k.
-    kept = kept[: 3 * k if use_decay else k]
-    rows = materialize([row for row, _ in kept])
+    for fetch_later in (True, False):
+        by_vector, by_text = engine.store.scoped_search(
+            qvec, text, scope_where, now, pool, cols, None if filters else scope.as_dict(),
+            fetch_later=fetch_later)  # fmt: skip
+        ranked = fuse(qvec, by_vector, by_text, engine.config.vector_weight)
+        kept = [(row, rel) for row, rel in ranked if threshold is None or rel >= threshold]
+        # Build records only for what can be returned: top_k, or with decay the 3 x top_k
+        # most relevant candidates, which decay reorders before truncating to top_k.
+        kept = kept[: 3 * k if use_decay else k]
+        try:
+            rows = materialize([row for row, _ in kept])
+            break
+        except VersionGone:  # the version ranked was cleaned up: search again, in one step
+            continue
     hits = [
         SearchHit(**record_fields(row), score=rel, relevance=rel)
         for row, (_, rel) in zip(rows, kept, strict=True)

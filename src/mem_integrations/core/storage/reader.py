@@ -7,6 +7,7 @@ import math
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -20,6 +21,9 @@ from .schema import MEMORIES
 __all__ = ["FULL_REFRESH_S", "MANIFEST_NAMES", "SearchReader", "local_path", "versions_dir"]
 
 T = TypeVar("T")
+
+#: Handles fixed at a version kept by ``SearchReader.at`` (each holds that version's manifest).
+_PINNED = 2
 
 #: A local reader re-lists every version at least this often, whatever the cheap check says:
 #: the check assumes version N+1 is still on disk when N+2 exists, which holds while no
@@ -93,6 +97,8 @@ class SearchReader:
         self._refreshed_at = -math.inf
         self._manifest_name: Callable[[int], str] | None = None
         self._own: tuple[int, int | None] = (-1, None)
+        self._db: Any = None
+        self._pinned: OrderedDict[int, Any] = OrderedDict()  # version -> a handle fixed there
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the reader's loop and wait: one trip per search."""
@@ -180,9 +186,32 @@ class SearchReader:
             session=self._session,
         )
         self._seen_generation = self._generation()
+        self._db = db
         table = await db.open_table(MEMORIES)
         await self._note_version(table)
         return table
+
+    async def at(self, version: int) -> Any:
+        """The memories table fixed at ``version``: a handle of its own that never moves.
+
+        The shared handle of ``table`` moves to the latest version whenever another search
+        on this loop finds one, even between a query's version check and its read; a search
+        whose rows are read in two steps (``storage.late``) must read both at one version.
+        Opening one costs ~0.5 ms (a 1M-row store, the session's caches warm), once per
+        version: the last few are kept.
+        """
+        held = self._pinned.get(version)
+        if held is not None:
+            self._pinned.move_to_end(version)
+            return held
+        if self._db is None:
+            await self.table()  # opens the connection
+        handle = await self._db.open_table(MEMORIES)
+        await handle.checkout(version)
+        self._pinned[version] = handle
+        while len(self._pinned) > _PINNED:
+            self._pinned.popitem(last=False)  # a search still using it keeps its reference
+        return handle
 
     @staticmethod
     async def vector(
@@ -191,22 +220,32 @@ class SearchReader:
         where: str | None,
         limit: int,
         columns: Sequence[str],
+        row_ids: bool = False,
     ) -> pa.Table:
         """Exact cosine search with ``where`` as a prefilter (never a postfilter)."""
         q = table.vector_search(list(vector)).distance_type("cosine")
         if where:
             q = q.where(where)  # a prefilter: the async API filters before the search
+        if row_ids:
+            q = q.with_row_id()
         result: pa.Table = await q.select([*columns, "_distance"]).limit(limit).to_arrow()
         return result
 
     @staticmethod
     async def text(
-        table: Any, text: str, where: str | None, limit: int, columns: Sequence[str]
+        table: Any,
+        text: str,
+        where: str | None,
+        limit: int,
+        columns: Sequence[str],
+        row_ids: bool = False,
     ) -> pa.Table:
         """BM25 through LanceDB's full-text index, prefiltered by ``where``."""
         q = table.query().nearest_to_text(text, columns="memory")
         if where:
             q = q.where(where)
+        if row_ids:
+            q = q.with_row_id()
         result: pa.Table = await q.select([*columns, "_score"]).limit(limit).to_arrow()
         return result
 

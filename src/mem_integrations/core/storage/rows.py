@@ -102,12 +102,16 @@ def candidate(
     return {"id": row_id, "vector": vector, "_score": score, _SOURCE: (source, number)}
 
 
-def candidates(table: pa.Table) -> list[dict[str, Any]]:
+def candidates(
+    table: pa.Table, source: RecordSource | None = None, first: int = 0
+) -> list[dict[str, Any]]:
     """A query result as light rows: ``id``, ``vector`` (a numpy view), the query's score.
 
     Ranking needs nothing else, and only the few that are returned need the other columns:
     converting all of them for every candidate (two queries x 4 x top_k rows) cost more
-    than the fusion itself. ``materialize`` converts the winners, from the same table.
+    than the fusion itself. ``materialize`` converts the winners, from the same table, or
+    from ``source`` (row numbers from ``first`` on) when the query selected only the
+    columns ranking reads (``storage.late``).
     """
     if table.num_rows == 0:
         return []
@@ -117,7 +121,7 @@ def candidates(table: pa.Table) -> list[dict[str, Any]]:
         table.column("_score").to_pylist() if "_score" in table.column_names else [None] * len(ids)
     )
     return [
-        candidate(i, v, s, table, n)
+        candidate(i, v, s, table if source is None else source, first + n)
         for n, (i, v, s) in enumerate(zip(ids, mat, scores, strict=True))
     ]
 

@@ -10,9 +10,11 @@ raw LanceDB prefiltered search to read (``bench/results/growth-*.md``, scale cas
 the whole table fits the budget, a scope is read at its first search, as before; in a larger
 table a cold scope's first search goes through LanceDB's two indexed queries, and a scope
 searched again while still remembered as missed is read on a background thread, so the
-caller never waits for a scope read there. The price is that a cold search in a large store
-ranks its text matches with the whole table's BM25 statistics, as scopes over the budget
-always have, instead of the scope's own.
+caller never waits for a scope read there (one read at a time, and at most one waiting: a
+scope asked for meanwhile is asked for again at its next search). The price is that a cold
+search in a large store ranks its text matches with the whole table's BM25 statistics, as
+scopes over the budget always have, instead of the scope's own. Its two queries select only
+what ranking reads; the records of the rows kept are fetched afterwards (``storage.late``).
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from ..expiry import live_sql
-from . import memtrim
+from . import late, memtrim
+from .late import LateRecords
 from .reader import SearchReader
 from .rows import candidates
 from .scope_index import ScopeCache, Snapshot
@@ -92,7 +95,13 @@ class Searcher:
         return self._reader.run(one())
 
     async def _text(
-        self, table: Any, text: str, where: str | None, limit: int, columns: Sequence[str]
+        self,
+        table: Any,
+        text: str,
+        where: str | None,
+        limit: int,
+        columns: Sequence[str],
+        row_ids: bool = False,
     ) -> pa.Table:
         if not self._has_fts():
             # Index creation is a blocking LanceDB call: keep it off the reader's event loop.
@@ -100,7 +109,7 @@ class Searcher:
             if not self._has_fts():
                 return pa.table({c: [] for c in [*columns, "_score"]})
             table = await self._reader.table()  # the index is a commit: query the version with it
-        return await self._reader.text(table, text, where, limit, columns)
+        return await self._reader.text(table, text, where, limit, columns, row_ids)
 
     def scoped_search(
         self,
@@ -111,6 +120,7 @@ class Searcher:
         limit: int,
         columns: Sequence[str],
         scope: Mapping[str, str] | None = None,
+        fetch_later: bool = True,
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Vector and full-text candidates (``rows.candidates``) of the rows in one scope.
 
@@ -123,7 +133,10 @@ class Searcher:
         version. Else one trip that reads the scope, or, for a scope over the budget, gathers
         a vector and a full-text query (measured on a 50-row scope, the sync API cost 7.2 ms
         for the pair, as each sync call hops to LanceDB's loop thread several times and
-        re-reads the schema; gathered, 5.1 ms).
+        re-reads the schema; gathered, 5.1 ms). Those two queries select only what ranking
+        reads, and ``rows.materialize`` fetches the kept rows' other columns at the same
+        version (``storage.late``); ``fetch_later=False`` selects every column at once (the
+        retry when that version is gone: ``late.VersionGone``).
         """
         version = self._reader.settled_version()
         snap = None if version is None else self.scopes.get(scope_where, version)
@@ -146,20 +159,43 @@ class Searcher:
                     rows = await self._read_scope(table, scope_where, columns)
                     if rows is not None:
                         return version, rows, None
-            vec, fts = await asyncio.gather(
-                self._reader.vector(table, vector, where, limit, columns),
-                self._text(table, text, where, limit, columns),
-            )
-            return version, None, (vec, fts)
+            if not fetch_later:
+                return version, None, await self._pair(table, vector, text, where, limit, columns)
+            pinned = await self._reader.at(version)  # the take must read this version too
+            return version, None, await self._pair(pinned, vector, text, where, limit, None)
 
         version, found, tables = self._reader.run(go())
         if tables is not None:
-            return candidates(tables[0]), candidates(tables[1])
+            if not fetch_later:
+                return candidates(tables[0]), candidates(tables[1])
+            source = LateRecords(self._reader, version, columns)
+            return source.candidates(tables[0]), source.candidates(tables[1])
         if isinstance(found, pa.Table):  # built here, off the reader's loop: it is CPU work
             found = Snapshot(version, found, scope)
             self.scopes.put(scope_where, found)
         assert isinstance(found, Snapshot)
         return found.candidates(vector, text, now, limit)
+
+    async def _pair(
+        self,
+        table: Any,
+        vector: npt.NDArray[np.float32],
+        text: str,
+        where: str,
+        limit: int,
+        columns: Sequence[str] | None,
+    ) -> tuple[pa.Table, pa.Table]:
+        """The vector and full-text queries, gathered; ``columns=None``: ranking's and row ids.
+
+        If the full-text index is created here (``_text``), the text query reads the version
+        that commit made: the index moves no row, so row ids are those of ``table``'s.
+        """
+        cols = late.RANK_COLUMNS if columns is None else columns
+        vec, fts = await asyncio.gather(
+            self._reader.vector(table, vector, where, limit, cols, columns is None),
+            self._text(table, text, where, limit, cols, columns is None),
+        )
+        return vec, fts
 
     async def _read_scope(self, table: Any, where: str, columns: Sequence[str]) -> pa.Table | None:
         """The rows of a scope, or None (and noted) when it holds more than the budget."""
@@ -173,11 +209,20 @@ class Searcher:
     def _load_later(
         self, where: str, columns: Sequence[str], scope: Mapping[str, str] | None
     ) -> None:
-        """Read a scope into RAM on the loader thread (one at a time, each scope once)."""
+        """Read a scope into RAM on the loader thread, unless a read is queued or running.
+
+        At most one read is pending: under uniform access over more scopes than the budget
+        holds, queuing every re-missed scope kept a core busy reading scopes that were
+        evicted before their next search. A request dropped here leaves its scope noted as
+        missed, so its next search asks again.
+        """
         with self._loading_lock:
-            if where in self._loading:
-                return
-            self._loading.add(where)
+            busy = bool(self._loading)
+            if not busy:
+                self._loading.add(where)
+        if busy:
+            self.scopes.missed(where)
+            return
         try:
             self._loader.submit(self._load, where, list(columns), scope)
         except RuntimeError:  # closing: nothing more to load
