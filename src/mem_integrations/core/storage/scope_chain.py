@@ -71,7 +71,7 @@ class Chain:
         n = rows.num_rows
         self.lock = threading.Lock()
         self.base = rows  # the rows read from LanceDB, without vectors; slots 0..n-1
-        self.base_bytes = rows.get_total_buffer_size()  # it never changes: counted once
+        self.base_bytes = int(rows.get_total_buffer_size())  # it never changes: counted once
         self.ids: list[str] = rows.column("id").to_pylist()
         self.slot_of: dict[str, int] = {i: k for k, i in enumerate(self.ids)}
         self.vectors = vectors
@@ -92,7 +92,7 @@ class Chain:
         arrays = (self.vectors, self.inv_norms, self.expires, self.killed_at)
         return (
             self.base_bytes
-            + sum(a.nbytes for a in arrays)
+            + sum(int(a.nbytes) for a in arrays)
             + self.text.nbytes
             + len(self.ids) * ROW_OBJECT_BYTES
             + len(self.records) * RECORD_BYTES

@@ -16,15 +16,16 @@ with the rule of ``expiry.live_sql``. This process's own appends and updates cre
 version that is the one before plus known rows (minus the rows an update replaced), so held
 scopes are carried over to it (``ScopeCache.appended``) at the cost of the commit's rows,
 not the scope's: the vectors, norms and postings grow in place (``scope_chain.Chain``,
-``TextIndex.extend``) and nothing held is analysed again. An agent that searches, adds and searches
-again never re-reads its scope (before, the index was rebuilt from every row on the first
+``TextIndex.extend``) and nothing held is analysed again. An agent that searches, adds and
+searches again never re-reads its scope (before, the index was rebuilt from every row on the first
 search after each write: 2.7 s at 50,000 memories in one scope, ``bench/growth.py``).
 Deletes, compactions and other processes' commits make the next search re-read.
 
-Every scope of at most ``max_rows`` memories (and ``max_bytes``, see ``scope_chain`` for what
-a held row costs) is searched this way, whether or not it is already in RAM, so a search's scores never depend on what happened to be cached: BM25's
-statistics are always the scope's own (see ``text_index``). Larger scopes go to LanceDB,
-whose full-text statistics are the whole table's.
+Every scope within the budget (``max_rows`` memories and ``max_bytes``: ``scope_chain`` says
+what a held row costs) is searched this way, whether or not it is already in RAM, so a
+search's scores never depend on what happened to be cached: BM25's statistics are always the
+scope's own (see ``text_index``). Larger scopes go to LanceDB, whose full-text statistics
+are the whole table's.
 """
 
 from __future__ import annotations
