@@ -109,8 +109,8 @@ class MemoryConfig(BaseModel):
     #: table's in LanceDB. See ``core/storage/scope_index.py``.
     search_cache_rows: int = Field(default=100_000, ge=0)
     #: the same cache's budget in MiB of what it really holds (vectors, text, ids, BM25
-    #: postings; ``core/storage/scope_chain.py``): about 2.2 KB a memory with 384-d vectors,
-    #: 6.8 KB with 1536-d. At 384-d the row count binds first (100,000 rows ~ 220 MB); with
+    #: postings; ``core/storage/scope_chain.py``): about 2.1 KB a memory with 384-d vectors,
+    #: 6.7 KB with 1536-d. At 384-d the row count binds first (100,000 rows ~ 210 MB); with
     #: larger vectors or long texts this does, so RAM stays bounded whatever the embedder.
     #: The process also holds LanceDB's caches and its own baseline (~200 MB): at 1M
     #: memories the peak was measured in ``bench/results/rss-cache-after.json``. 0 holds

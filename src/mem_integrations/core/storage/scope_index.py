@@ -198,7 +198,7 @@ class ScopeCache:
     """Snapshots by where-clause, least recently used out first, within a row and a byte budget.
 
     ``max_rows`` caps the memories held, ``max_bytes`` (None: no cap) what they really cost
-    (``Snapshot.nbytes``: with 384-d vectors ~2.2 KB a row, with 1536-d ~6.8 KB), so one
+    (``Snapshot.nbytes``: with 384-d vectors ~2.1 KB a row, with 1536-d ~6.7 KB), so one
     budget holds in RAM whatever the embedder's dimension. A snapshot's bytes grow as its
     searches convert rows; its charge is brought up to date whenever the cache touches it.
 
