@@ -42,7 +42,7 @@ def _rows(n: int, seed: int = 0) -> pa.Table:
 
 def test_a_snapshot_does_not_keep_the_pages_its_rows_were_cut_from() -> None:
     # A LanceDB read of a scope returns slices of larger decoded pages; holding the slice
-    # held the page (1k-row scopes of a 200k store: 5.2 KB of RSS per held row, 2.9 with copies).
+    # held the page (1k-row scopes of a 200k store: 5.0 KB of RSS per held row, 2.5 with copies).
     gc.collect()
     before = pa.total_allocated_bytes()
     page = _rows(20_000)
@@ -124,7 +124,7 @@ def test_search_cache_mb_bounds_a_store_and_zero_holds_nothing(
         )
 
     m = memory(search_cache_mb=1)
-    for user in ("a", "b", "c"):  # ~250 rows at ~2.2 KB: about half a MiB per scope
+    for user in ("a", "b", "c"):  # ~250 rows at ~2.1 KB: about half a MiB per scope
         texts = [f"{user} {w} note {i}" for i, w in enumerate(WORDS * 21)]
         m.add([{"role": "user", "content": t} for t in texts], user_id=user, infer=False)
     for user in ("a", "b", "c"):
