@@ -113,6 +113,12 @@ def test_a_scope_over_the_byte_budget_alone_is_not_held() -> None:
     assert cache.get("big", 1) is None and cache.rows == 0 and cache.nbytes == 0
     assert not cache.may_hold("big")  # sent to LanceDB for a while, as over the row budget
     assert cache.may_hold("other")
+    held = Snapshot(1, _rows(500, seed=6), {"user_id": "u"})
+    cache = ScopeCache(max_rows=10_000, max_bytes=held.nbytes + 1_000)
+    cache.put("u", held)
+    assert cache.get("u", 1) is held
+    cache.appended(2, _rows(100, seed=7).append_column("user_id", pa.array(["u"] * 100)))
+    assert cache.get("u", 2) is None and cache.rows == 0  # its own append took it over
 
 
 def test_search_cache_mb_bounds_a_store_and_zero_holds_nothing(

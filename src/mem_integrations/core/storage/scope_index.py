@@ -270,7 +270,7 @@ class ScopeCache:
             if held is not None and held.version > snap.version:
                 return
             self._drop(where)
-            if self.max_bytes is not None and snap.nbytes > self.max_bytes:
+            if self._too_heavy(snap):
                 self._note_too_big(where)  # alone over the byte budget: LanceDB's
                 return
             self._snapshots[where] = snap
@@ -295,7 +295,7 @@ class ScopeCache:
             with self._lock:
                 if self._snapshots.get(where) is not snap:
                     continue  # a search replaced it meanwhile
-                if nxt is None or nxt.size > self.max_rows:
+                if nxt is None or nxt.size > self.max_rows or self._too_heavy(nxt):
                     self._drop(where)
                 else:
                     self._snapshots[where] = nxt
@@ -327,6 +327,9 @@ class ScopeCache:
         return self._rows > self.max_rows or (
             self.max_bytes is not None and self._bytes > self.max_bytes
         )
+
+    def _too_heavy(self, snap: Snapshot) -> bool:
+        return self.max_bytes is not None and snap.nbytes > self.max_bytes
 
     def _evict(self) -> None:
         """Drop the least recently used snapshots beyond the budget (always keep the newest)."""
