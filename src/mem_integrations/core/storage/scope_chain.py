@@ -4,13 +4,16 @@ Why the care about bytes: the scope cache is most of this process's memory at sc
 budget must be what it holds, not a row count times a guess. Two things made a held row cost
 about twice its data (``bench/scope_memory.py``, ``bench/results/scope-memory.json``):
 
-- The rows a scope read returns are slices of the pages LanceDB decoded to find them: its
-  memories are scattered over the table, so each row of a 1k-row scope pins most of a page of
-  other users' text, ids and timestamps. Arrow reports only the slice (``nbytes`` and
-  ``get_total_buffer_size`` agree) while the page stays alive behind it. Measured on a 200k
-  store with 1k-row scopes: 5,000 bytes of RSS per held row with the slices kept, 2,499
-  with exact copies (``compact``), of which the account below counts 2,116 (the rest is
-  LanceDB's side of the reads). The copy costs a memcpy of the scope's own bytes.
+- The rows a scope read returns are slices of the buffers LanceDB decoded to find them
+  (a scope's memories are scattered over the table, so those buffers hold mostly other
+  scopes' rows). Arrow reports only the slice (``nbytes`` and ``get_total_buffer_size``
+  agree) while the buffer stays alive behind it. Measured on a 200k store with 1k-row
+  scopes: 5,000 bytes of RSS per held row with the slices kept, 2,499 with exact copies
+  (``compact``), of which the account below counts 2,116 (the rest is outside the cache:
+  LanceDB's side of the reads and the allocators', not measured apart). At 1M with 99k
+  rows held, the copies alone took peak RSS from 937 to 776 MB
+  (``bench/results/rss-cache-after.json``, ablation). The copy costs a memcpy of the
+  scope's own bytes, small next to the read (search latency unchanged in the same runs).
 - Buffers grown by doubling: one own append to a held 1k-row scope made room for 2k. They
   now grow by an eighth (still amortised O(1) per appended row).
 
