@@ -424,6 +424,11 @@ def case_scale(
     out["uniform_after_adds"] = {"ours": percentiles(lo), "raw": percentiles(lr)}
     out["uniform_after_adds"]["p50_ratio"] = _ratio(percentiles(lo), percentiles(lr))
     out["peak_rss_both_mb"] = peak_rss_mb()
+    # What the scope cache holds at the end (``nbytes`` is its own account, where it exists).
+    out["scope_cache"] = {
+        "rows": m.store.scopes.rows,
+        "mb": round(getattr(m.store.scopes, "nbytes", 0) / 2**20, 1),
+    }
     m.close()
     raw.close()
     return out

@@ -100,14 +100,22 @@ class MemoryConfig(BaseModel):
     #: candidates fetched per signal before fusion, as a multiple of top_k.
     candidate_multiplier: int = Field(default=4, ge=1, le=50)
     #: memories of searched scopes held in RAM, across scopes (least recently searched out
-    #: first): about 2.5 KB each with 384-d vectors, so 100,000 is ~250 MB when full. Every
-    #: scope of at most this many memories is searched in RAM at the table's current
-    #: version, read once and then served in ~1 ms (own appends are taken in without a
-    #: re-read); larger scopes, or all with 0, go to LanceDB's two queries. In a table larger
-    #: than the budget a scope's first search also goes to LanceDB, and a scope searched
-    #: again is read in the background (``storage.search``): BM25 uses the scope's
-    #: statistics in RAM and the table's in LanceDB. See ``core/storage/scope_index.py``.
+    #: first), within this count and ``search_cache_mb``, whichever is reached first. Every
+    #: scope within both is searched in RAM at the table's current version, read once and
+    #: then served in ~1 ms (own appends are taken in without a re-read); larger scopes, or
+    #: all with 0, go to LanceDB's two queries. In a table larger than the budget a scope's
+    #: first search also goes to LanceDB, and a scope searched again is read in the
+    #: background (``storage.search``): BM25 uses the scope's statistics in RAM and the
+    #: table's in LanceDB. See ``core/storage/scope_index.py``.
     search_cache_rows: int = Field(default=100_000, ge=0)
+    #: the same cache's budget in MiB of what it really holds (vectors, text, ids, BM25
+    #: postings; ``core/storage/scope_chain.py``): about 2.1 KB a memory with 384-d vectors,
+    #: 6.7 KB with 1536-d. At 384-d the row count binds first (100,000 rows ~ 210 MB); with
+    #: larger vectors or long texts this does, so RAM stays bounded whatever the embedder.
+    #: The process also holds LanceDB's caches and its own baseline (~200 MB): at 1M
+    #: memories the peak was measured in ``bench/results/rss-cache-after.json``. 0 holds
+    #: nothing, as ``search_cache_rows=0`` does.
+    search_cache_mb: int = Field(default=256, ge=0)
     #: categories the extractor may assign besides the defaults: names or {name: description}.
     custom_categories: list[str | dict[str, str]] | None = None
     #: overrides the extraction instructions (the output contract is always appended).

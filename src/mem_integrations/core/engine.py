@@ -53,6 +53,7 @@ class Engine:
             optimize_every=config.optimize_every,
             cleanup_older_than=config.cleanup_older_than,
             search_cache_rows=config.search_cache_rows,
+            search_cache_bytes=config.search_cache_mb * 2**20,
         )
         self.schema = memories_schema(self.embedder.dim)
         #: history events of landed writes, committed behind them (``storage.history_queue``)

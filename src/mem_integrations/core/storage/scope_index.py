@@ -15,16 +15,17 @@ included. Expiry is the one thing that moves without a commit; it is applied per
 with the rule of ``expiry.live_sql``. This process's own appends and updates create a
 version that is the one before plus known rows (minus the rows an update replaced), so held
 scopes are carried over to it (``ScopeCache.appended``) at the cost of the commit's rows,
-not the scope's: the vectors, norms and postings grow in place (``_Chain``, ``TextIndex
-.extend``) and nothing held is analysed again. An agent that searches, adds and searches
-again never re-reads its scope (before, the index was rebuilt from every row on the first
+not the scope's: the vectors, norms and postings grow in place (``scope_chain.Chain``,
+``TextIndex.extend``) and nothing held is analysed again. An agent that searches, adds and
+searches again never re-reads its scope (before, the index was rebuilt from every row on the first
 search after each write: 2.7 s at 50,000 memories in one scope, ``bench/growth.py``).
 Deletes, compactions and other processes' commits make the next search re-read.
 
-Every scope of at most ``max_rows`` memories is searched this way, whether or not it is
-already in RAM, so a search's scores never depend on what happened to be cached: BM25's
-statistics are always the scope's own (see ``text_index``). Larger scopes go to LanceDB,
-whose full-text statistics are the whole table's.
+Every scope within the budget (``max_rows`` memories and ``max_bytes``: ``scope_chain`` says
+what a held row costs) is searched this way, whether or not it is already in RAM, so a
+search's scores never depend on what happened to be cached: BM25's statistics are always the
+scope's own (see ``text_index``). Larger scopes go to LanceDB, whose full-text statistics
+are the whole table's.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ import pyarrow.compute as pc
 
 from ..clock import utc
 from .rows import candidate, vector_matrix
-from .text_index import TextIndex
+from .scope_chain import Chain, compact, own_matrix
 
 __all__ = ["ScopeCache", "Snapshot"]
 
@@ -51,89 +52,6 @@ __all__ = ["ScopeCache", "Snapshot"]
 RECOUNT_S = 60.0
 #: Over-budget scopes remembered (a few dozen bytes each).
 _TRACKED = 10_000
-
-
-class _Chain:
-    """The growing state shared by the successive snapshots of one scope in this process.
-
-    Buffers grow at the end only (amortised doubling), so a snapshot is a prefix of them
-    (its first ``n`` slots) and stays valid while later snapshots append. An update of a
-    held row kills its slot (``killed_at``, the sequence number of the snapshot that killed
-    it: older snapshots still see it) and appends the new row. Only the newest snapshot of
-    the chain (``tip``) may extend it; any other gets re-read instead.
-    """
-
-    def __init__(self, rows: pa.Table, vectors: npt.NDArray[np.float32]) -> None:
-        n = rows.num_rows
-        self.lock = threading.Lock()
-        self.base = rows  # the rows read from LanceDB, without vectors; slots 0..n-1
-        self.ids: list[str] = rows.column("id").to_pylist()
-        self.slot_of: dict[str, int] = {i: k for k, i in enumerate(self.ids)}
-        self.vectors = vectors
-        self.inv_norms = _inv_norms(vectors)
-        expires = rows.column("expires_at").cast(pa.timestamp("us", tz="UTC"))
-        self.expires = expires.to_numpy(zero_copy_only=False).astype("datetime64[us]")
-        self.expiring = int((~np.isnat(self.expires)).sum())
-        self.killed_at = np.full(n, _ALIVE, dtype=np.int64)
-        self.kills = 0
-        self.text = TextIndex(rows.column("memory").to_pylist())
-        self.records: dict[int, dict[str, Any]] = {}  # slot -> row; appended rows start here
-        self.n = n
-        self.tip = 0  # sequence number of the newest snapshot
-
-    def _room(self, extra: int) -> None:
-        """Grow the buffers for ``extra`` more slots; old arrays stay valid for readers."""
-        need = self.n + extra
-        if need <= len(self.killed_at) and need <= len(self.vectors):
-            return
-        cap = max(need, 2 * self.n, 16)
-
-        def grown(a: npt.NDArray[Any], fill: Any) -> npt.NDArray[Any]:
-            out = np.empty((cap, *a.shape[1:]), dtype=a.dtype)
-            out[: self.n] = a[: self.n]
-            out[self.n :] = fill
-            return out
-
-        self.vectors = grown(self.vectors, 0.0)
-        self.inv_norms = grown(self.inv_norms, 0.0)
-        self.expires = grown(self.expires, np.datetime64("NaT"))
-        self.killed_at = grown(self.killed_at, _ALIVE)
-
-    def extend(
-        self, seq: int, kill: Sequence[str], rows: list[dict[str, Any]], vectors: npt.NDArray[Any]
-    ) -> None:
-        """Kill the slots of ``kill`` and append ``rows`` as snapshot ``seq`` (holding the lock)."""
-        for row_id in kill:
-            slot = self.slot_of.pop(row_id, None)
-            if slot is not None and self.killed_at[slot] == _ALIVE:
-                self.killed_at[slot] = seq
-                self.kills += 1
-        k = len(rows)
-        if k:
-            self._room(k)
-            lo, hi = self.n, self.n + k
-            self.vectors[lo:hi] = vectors
-            self.inv_norms[lo:hi] = _inv_norms(vectors)
-            for j, row in enumerate(rows):
-                exp = row.get("expires_at")
-                if exp is not None:
-                    self.expires[lo + j] = np.datetime64(utc(exp).replace(tzinfo=None), "us")
-                    self.expiring += 1
-                self.records[lo + j] = row
-                self.slot_of[row["id"]] = lo + j
-                self.ids.append(row["id"])
-            self.text.extend([r["memory"] for r in rows])
-            self.n = hi
-        self.tip = seq
-
-
-_ALIVE = np.iinfo(np.int64).max
-
-
-def _inv_norms(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    norms = np.linalg.norm(vectors, axis=1).astype(np.float32)
-    out: npt.NDArray[np.float32] = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-    return out
 
 
 class Snapshot:
@@ -151,7 +69,7 @@ class Snapshot:
         rows: pa.Table,
         scope: Mapping[str, str] | None = None,
         *,
-        chain: _Chain | None = None,
+        chain: Chain | None = None,
         seq: int = 0,
         n: int = 0,
         live: int = 0,
@@ -159,9 +77,9 @@ class Snapshot:
     ) -> None:
         self.version = version
         if chain is None:
-            # The vectors live only in the matrix: kept in the table too, they would be held twice.
-            vectors = np.ascontiguousarray(vector_matrix(rows), dtype=np.float32)
-            chain = _Chain(rows.drop_columns(["vector"]), vectors)
+            # The vectors live only in the matrix: kept in the table too, they would be held
+            # twice. Both are copies: what LanceDB returned pins the pages it was cut from.
+            chain = Chain(compact(rows.drop_columns(["vector"])), own_matrix(rows))
             n = live = chain.n
             live_length = chain.text.total_length
         self.chain = chain
@@ -170,6 +88,11 @@ class Snapshot:
         self.live = live
         self.live_length = live_length
         self.scope = dict(scope) if scope else None
+
+    @property
+    def nbytes(self) -> int:
+        """RAM held by this scope now: its chain's (rows it converted since included)."""
+        return self.chain.nbytes
 
     def advanced(
         self, version: int, written: pa.Table, *, replaces: bool = False
@@ -272,16 +195,24 @@ def _top(
 
 
 class ScopeCache:
-    """Snapshots by where-clause, least recently used out first, within a row budget.
+    """Snapshots by where-clause, least recently used out first, within a row and a byte budget.
+
+    ``max_rows`` caps the memories held, ``max_bytes`` (None: no cap) what they really cost
+    (``Snapshot.nbytes``: with 384-d vectors ~2.1 KB a row, with 1536-d ~6.7 KB), so one
+    budget holds in RAM whatever the embedder's dimension. A snapshot's bytes grow as its
+    searches convert rows; its charge is brought up to date whenever the cache touches it.
 
     Thread-safe; a snapshot is immutable once built (its record cache only fills in), so a
     search may go on using one that another thread has just evicted.
     """
 
-    def __init__(self, max_rows: int) -> None:
+    def __init__(self, max_rows: int, max_bytes: int | None = None) -> None:
         self.max_rows = max_rows
+        self.max_bytes = max_bytes
         self._snapshots: OrderedDict[str, Snapshot] = OrderedDict()
         self._rows = 0
+        self._bytes = 0
+        self._charged: dict[str, int] = {}  # where -> bytes counted in ``_bytes``
         self._too_big: OrderedDict[str, float] = OrderedDict()  # where -> when it was counted
         self._missed: OrderedDict[str, None] = OrderedDict()  # scopes searched cold once
         self._lock = threading.Lock()
@@ -293,11 +224,13 @@ class ScopeCache:
             if snap is None or snap.version != version:
                 return None
             self._snapshots.move_to_end(where)
+            self._charge(where, snap)
+            self._evict()  # never this one: it is the newest
             return snap
 
     def may_hold(self, where: str) -> bool:
         """False while ``where`` is known to select more than the budget (re-counted later)."""
-        if self.max_rows <= 0:
+        if self.max_rows <= 0 or self.max_bytes == 0:
             return False
         with self._lock:
             counted = self._too_big.get(where)
@@ -322,10 +255,13 @@ class ScopeCache:
     def over_budget(self, where: str) -> None:
         """Note that ``where`` selected more than the budget (``may_hold`` says no a while)."""
         with self._lock:
-            self._too_big[where] = time.monotonic()
-            self._too_big.move_to_end(where)
-            while len(self._too_big) > _TRACKED:
-                self._too_big.popitem(last=False)
+            self._note_too_big(where)
+
+    def _note_too_big(self, where: str) -> None:
+        self._too_big[where] = time.monotonic()
+        self._too_big.move_to_end(where)
+        while len(self._too_big) > _TRACKED:
+            self._too_big.popitem(last=False)
 
     def put(self, where: str, snap: Snapshot) -> None:
         """Keep ``snap`` unless a newer one is held, evicting the least recently used."""
@@ -334,8 +270,12 @@ class ScopeCache:
             if held is not None and held.version > snap.version:
                 return
             self._drop(where)
+            if self._too_heavy(snap):
+                self._note_too_big(where)  # alone over the byte budget: LanceDB's
+                return
             self._snapshots[where] = snap
             self._rows += snap.size
+            self._charge(where, snap)
             self._evict()
 
     def appended(self, version: int, rows: pa.Table, *, replaces: bool = False) -> None:
@@ -355,11 +295,12 @@ class ScopeCache:
             with self._lock:
                 if self._snapshots.get(where) is not snap:
                     continue  # a search replaced it meanwhile
-                if nxt is None or nxt.size > self.max_rows:
+                if nxt is None or nxt.size > self.max_rows or self._too_heavy(nxt):
                     self._drop(where)
                 else:
                     self._snapshots[where] = nxt
                     self._rows += nxt.size - snap.size
+                    self._charge(where, nxt)
         with self._lock:
             self._evict()
 
@@ -369,19 +310,39 @@ class ScopeCache:
             self._snapshots.clear()
             self._too_big.clear()
             self._missed.clear()
-            self._rows = 0
+            self._charged.clear()
+            self._rows = self._bytes = 0
 
     @property
     def rows(self) -> int:
         """Memories held now, across snapshots."""
         return self._rows
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes held now, across snapshots, as last counted (``Snapshot.nbytes``)."""
+        return self._bytes
+
+    def _over(self) -> bool:
+        return self._rows > self.max_rows or (
+            self.max_bytes is not None and self._bytes > self.max_bytes
+        )
+
+    def _too_heavy(self, snap: Snapshot) -> bool:
+        return self.max_bytes is not None and snap.nbytes > self.max_bytes
+
     def _evict(self) -> None:
         """Drop the least recently used snapshots beyond the budget (always keep the newest)."""
-        while self._rows > self.max_rows and len(self._snapshots) > 1:
+        while self._over() and len(self._snapshots) > 1:
             self._drop(next(iter(self._snapshots)))
+
+    def _charge(self, where: str, snap: Snapshot) -> None:
+        now = snap.nbytes
+        self._bytes += now - self._charged.get(where, 0)
+        self._charged[where] = now
 
     def _drop(self, where: str) -> None:
         old = self._snapshots.pop(where, None)
         if old is not None:
             self._rows -= old.size
+            self._bytes -= self._charged.pop(where, 0)

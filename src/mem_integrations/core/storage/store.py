@@ -71,6 +71,7 @@ class Store:
         optimize_every: int | None = None,
         cleanup_older_than: timedelta = timedelta(minutes=2),
         search_cache_rows: int = 0,
+        search_cache_bytes: int | None = None,
     ) -> None:
         self.uri = uri
         self.dim = dim
@@ -115,7 +116,7 @@ class Store:
         self._reader = SearchReader(
             uri, storage_options, read_consistency_interval, lambda: self.generation, self.session
         )
-        self.scopes = ScopeCache(search_cache_rows)
+        self.scopes = ScopeCache(search_cache_rows, search_cache_bytes)
         #: scopes' texts in RAM for the duplicate check of adds (``storage.seen_hashes``)
         self.seen = SeenHashes(versions_dir(uri), lambda: int(self.memories.version), self.query)
         self.search = Searcher(

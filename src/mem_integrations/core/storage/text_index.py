@@ -95,6 +95,10 @@ def _counts(text: str) -> tuple[tuple[str, ...], tuple[int, ...], int]:
 #: arrays: at least this many, and at least a quarter of the flat ones, so the merge (numpy
 #: only, nothing re-analysed) costs O(1) amortised per appended document.
 _TAIL_MIN = 2048
+#: RAM per vocabulary term besides the arrays: the string and its dict entry (tracemalloc).
+TERM_BYTES = 100
+#: RAM per posting still in the tail: two list slots and an int object.
+TAIL_POSTING_BYTES = 48
 
 
 class _Postings:
@@ -168,7 +172,7 @@ class TextIndex:
             return
         need = self.size + len(texts)
         if need > len(self._lengths):
-            grown = np.zeros(max(need, 2 * len(self._lengths)), dtype=np.float32)
+            grown = np.zeros(max(need, self.size + self.size // 8, 16), dtype=np.float32)
             grown[: self.size] = self._lengths[: self.size]
             self._lengths = grown
         post = self._postings
@@ -189,6 +193,13 @@ class TextIndex:
             self.size = doc + 1
         if post.tail_size >= max(_TAIL_MIN, len(post.docs) // 4):
             self._flatten()
+
+    @property
+    def nbytes(self) -> int:
+        """RAM held: the arrays by size, the vocabulary and the tail by per-object estimates."""
+        post = self._postings
+        arrays = post.docs.nbytes + post.tf.nbytes + post.starts.nbytes + self._lengths.nbytes
+        return arrays + len(self._vocab) * TERM_BYTES + post.tail_size * TAIL_POSTING_BYTES
 
     def length(self, doc: int) -> float:
         """Document ``doc``'s length in terms (BM25's document length)."""
