@@ -125,8 +125,15 @@ def test_trimming_freed_memory_is_throttled_and_optional(monkeypatch: pytest.Mon
     assert memtrim.trim() is True and calls == [0]
     assert memtrim.trim() is False and calls == [0]  # within MIN_INTERVAL_S of the last
     monkeypatch.setattr(memtrim, "_last", -float("inf"))
-    monkeypatch.setattr(memtrim, "_malloc_trim", None)  # not glibc: nothing to call
-    assert memtrim.trim() is False
+    monkeypatch.setattr(memtrim, "_malloc_trim", None)  # not glibc: only Arrow's pool
+    released: list[str] = []
+
+    class Pool:
+        def release_unused(self) -> None:
+            released.append("arrow")
+
+    monkeypatch.setattr(memtrim.pa, "default_memory_pool", Pool)
+    assert memtrim.trim() is True and released == ["arrow"] and calls == [0]
 
 
 def test_same_rows_stops_at_the_first_version_that_changed_rows(
