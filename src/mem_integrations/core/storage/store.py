@@ -169,6 +169,7 @@ class Store:
         if rows.num_rows == 0:
             return
         rows = stamp(rows, next_seq())
+
         def commit() -> Any:
             q = self.memories.merge_insert("id").when_matched_update_all()
             return q.when_not_matched_insert_all().execute(rows)
@@ -316,6 +317,7 @@ class Store:
     def wait_for_housekeeping(self) -> None:
         """Block until background optimizes (if any) are finished; used by close and tests."""
         self.housekeeping.wait()
+
     def stats(self) -> StoreStats:
         """Counts, size, fragments, version and index state of the memories table."""
         s: Any = self.memories.stats()
