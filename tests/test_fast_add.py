@@ -257,3 +257,37 @@ def test_the_open_time_check_leaves_writes_since_this_open_to_later_checks(
     assert [e["memory_id"] for e in found] == ["m-2"]
     engine._write_recovered(found)
     assert memory.store.history.count_rows("memory_id = 'm-2'") == 0
+
+
+def test_a_hash_column_decodes_to_the_same_keys_as_its_strings_one_by_one() -> None:
+    """The whole table's hashes are decoded as a matrix (no Python strings); same keys."""
+    import hashlib
+
+    import numpy as np
+    import pyarrow as pa
+
+    digests = [hashlib.md5(str(i).encode()).hexdigest() for i in range(1000)]
+    chunked = pa.chunked_array([pa.array(digests[:300]), pa.array(digests[300:])])
+    expected = seen_hashes._as_keys(digests)
+    assert len(expected) == 1000
+    assert np.array_equal(seen_hashes._column_keys(chunked), expected)
+    assert np.array_equal(seen_hashes._column_keys(pa.array(digests)[5:9]), expected[5:9])
+    upper = [d.upper() for d in digests[:3]]
+    assert np.array_equal(seen_hashes._column_keys(pa.array(upper)), expected[:3])
+    # Null, short, non-hex and non-ASCII hashes are skipped exactly as the strings' way skips them.
+    for odd in ([digests[0], None, digests[1]], [digests[0], "abc"], ["zz" * 16, digests[2]],
+                ["é" * 16, digests[3]], []):  # fmt: skip
+        got = seen_hashes._column_keys(pa.array(odd, pa.string()))
+        assert got.dtype == np.uint64
+        assert np.array_equal(got, seen_hashes._as_keys(odd))
+
+
+def test_the_whole_tables_held_hashes_are_every_stored_hash(memory: Memory) -> None:
+    memory.add([{"role": "user", "content": f"fact {i}"} for i in range(50)], user_id="u",
+               infer=False)  # fmt: skip
+    memory.store.seen.clear()  # the next add reads the whole table's hashes from LanceDB
+    stored = memory.store.query(None, ["hash"])["hash"].to_pylist()
+    assert events(memory, "fact 7", user_id="u") == ["NONE"]
+    held = memory.store.seen.held(seen_hashes.ALL)
+    assert held is not None and len(held.sorted) == len(stored) == 50
+    assert all(held.has(int(k)) for k in seen_hashes._as_keys(stored))

@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .reader import FULL_REFRESH_S, MANIFEST_NAMES
 from .schema import SEQ
@@ -91,6 +92,38 @@ def _as_keys(hashes: Iterable[str | None]) -> npt.NDArray[np.uint64]:
     return np.frombuffer(raw, dtype=">u8").astype(np.uint64)
 
 
+#: Each byte's value as a hex digit, 255 for anything else (``bytes.fromhex`` reads both cases).
+_HEX = np.full(256, 255, dtype=np.uint8)
+_HEX[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16, dtype=np.uint8)
+_HEX[np.frombuffer(b"ABCDEF", np.uint8)] = np.arange(10, 16, dtype=np.uint8)
+
+
+def _column_keys(column: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.uint64]:
+    """:func:`_as_keys` of a whole ``hash`` column, decoded in numpy, never as Python strings.
+
+    Why: holding the whole table's hashes (:data:`ALL`) at 1M memories made a million Python
+    strings twice over (each hash, then its first 16 characters): ~200 MB for a moment, the
+    peak RSS of a 1M store's first add, and half a second of that add
+    (``bench/results/rss-round6.json``). Here the column's bytes are decoded as a matrix.
+    A column with any null, short or non-hex hash goes the Python way (same answer).
+    """
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    n = len(arr)
+    if n == 0:
+        return np.empty(0, dtype=np.uint64)
+    if arr.null_count == 0 and (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        head = pc.binary_slice(arr.cast(pa.large_binary()), 0, 16)  # offsets of int64: no overflow
+        if pc.min(pc.binary_length(head)).as_py() == 16:
+            offsets = np.frombuffer(head.buffers()[1], dtype=np.int64)
+            start = int(offsets[head.offset])
+            data = np.frombuffer(head.buffers()[2], dtype=np.uint8, count=16 * n, offset=start)
+            digits = _HEX[data].reshape(n, 16)
+            if not (digits == 255).any():
+                packed = (digits[:, 0::2] << 4) | digits[:, 1::2]
+                return np.ascontiguousarray(packed).view(">u8").reshape(n).astype(np.uint64)
+    return _as_keys(arr.to_pylist())
+
+
 class _Held:
     """One scope's hashes, a superset of its texts at ``version``."""
 
@@ -118,7 +151,7 @@ class _Held:
 def _by_scope(rows: pa.Table) -> dict[Key, list[int]]:
     """Hashes of ``rows`` grouped by scope (rows need ``hash`` and the scope columns)."""
     cols = [rows.column(c).to_pylist() for c in SCOPE_COLUMNS]
-    keys = _as_keys(rows.column("hash").to_pylist())
+    keys = _column_keys(rows.column("hash"))
     out: dict[Key, list[int]] = {}
     if len(keys) != rows.num_rows:  # a malformed hash: let the rows go one by one
         for i, h in enumerate(rows.column("hash").to_pylist()):
@@ -301,7 +334,7 @@ class SeenHashes:
         if rows.num_rows > limit:
             self._too_big[scope] = time.monotonic()
             return None
-        held = _Held(scope, top, _as_keys(rows.column("hash").to_pylist()), known_ns)
+        held = _Held(scope, top, _column_keys(rows.column("hash")), known_ns)
         with self._lock:
             if not self._replay(held, self._top if self._top is not None else top):
                 return None
