@@ -47,7 +47,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from .reader import FULL_REFRESH_S, MANIFEST_NAMES
 from .schema import SEQ
@@ -104,20 +103,26 @@ def _column_keys(column: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.uint64]:
     Why: holding the whole table's hashes (:data:`ALL`) at 1M memories made a million Python
     strings twice over (each hash, then its first 16 characters): ~200 MB for a moment, the
     peak RSS of a 1M store's first add, and half a second of that add
-    (``bench/results/rss-round6.json``). Here the column's bytes are decoded as a matrix.
-    A column with any null, short or non-hex hash goes the Python way (same answer).
+    (``bench/results/rss-round6.json``). Here each chunk's character buffer is read in place
+    as a matrix (MD5 hex digests all have 32 characters); only the digits are copied. A chunk
+    with a null, short or non-hex hash, or hashes of unequal lengths, goes the Python way
+    (same answer).
     """
-    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    return np.concatenate([_chunk_keys(c) for c in chunks] or [np.empty(0, dtype=np.uint64)])
+
+
+def _chunk_keys(arr: pa.Array) -> npt.NDArray[np.uint64]:
     n = len(arr)
-    if n == 0:
-        return np.empty(0, dtype=np.uint64)
-    if arr.null_count == 0 and (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        head = pc.binary_slice(arr.cast(pa.large_binary()), 0, 16)  # offsets of int64: no overflow
-        if pc.min(pc.binary_length(head)).as_py() == 16:
-            offsets = np.frombuffer(head.buffers()[1], dtype=np.int64)
-            start = int(offsets[head.offset])
-            data = np.frombuffer(head.buffers()[2], dtype=np.uint8, count=16 * n, offset=start)
-            digits = _HEX[data].reshape(n, 16)
+    wide = pa.types.is_large_string(arr.type)
+    if n and arr.null_count == 0 and (wide or pa.types.is_string(arr.type)):
+        offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64 if wide else np.int32)
+        offsets = offsets[arr.offset : arr.offset + n + 1]
+        width = int(offsets[1] - offsets[0])
+        if width >= 16 and bool((np.diff(offsets) == width).all()):
+            data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+            first = int(offsets[0])
+            digits = _HEX[data[first : first + n * width].reshape(n, width)[:, :16]]
             if not (digits == 255).any():
                 packed = (digits[:, 0::2] << 4) | digits[:, 1::2]
                 return np.ascontiguousarray(packed).view(">u8").reshape(n).astype(np.uint64)
