@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from mem_integrations import Memory, MemoryConfig
-from mem_integrations.core.storage import seen_hashes
+from mem_integrations.core.storage import hash_keys, seen_hashes
 from mem_integrations.testing import FrozenClock, HashEmbedder
 from reliability.workers import open_memory
 
@@ -268,18 +268,18 @@ def test_a_hash_column_decodes_to_the_same_keys_as_its_strings_one_by_one() -> N
 
     digests = [hashlib.md5(str(i).encode()).hexdigest() for i in range(1000)]
     chunked = pa.chunked_array([pa.array(digests[:300]), pa.array(digests[300:])])
-    expected = seen_hashes._as_keys(digests)
+    expected = hash_keys.as_keys(digests)
     assert len(expected) == 1000
-    assert np.array_equal(seen_hashes._column_keys(chunked), expected)
-    assert np.array_equal(seen_hashes._column_keys(pa.array(digests)[5:9]), expected[5:9])
+    assert np.array_equal(hash_keys.column_keys(chunked), expected)
+    assert np.array_equal(hash_keys.column_keys(pa.array(digests)[5:9]), expected[5:9])
     upper = [d.upper() for d in digests[:3]]
-    assert np.array_equal(seen_hashes._column_keys(pa.array(upper)), expected[:3])
+    assert np.array_equal(hash_keys.column_keys(pa.array(upper)), expected[:3])
     # Null, short, non-hex and non-ASCII hashes are skipped exactly as the strings' way skips them.
     for odd in ([digests[0], None, digests[1]], [digests[0], "abc"], ["zz" * 16, digests[2]],
                 ["é" * 16, digests[3]], []):  # fmt: skip
-        got = seen_hashes._column_keys(pa.array(odd, pa.string()))
+        got = hash_keys.column_keys(pa.array(odd, pa.string()))
         assert got.dtype == np.uint64
-        assert np.array_equal(got, seen_hashes._as_keys(odd))
+        assert np.array_equal(got, hash_keys.as_keys(odd))
 
 
 def test_the_whole_tables_held_hashes_are_every_stored_hash(memory: Memory) -> None:
@@ -290,4 +290,45 @@ def test_the_whole_tables_held_hashes_are_every_stored_hash(memory: Memory) -> N
     assert events(memory, "fact 7", user_id="u") == ["NONE"]
     held = memory.store.seen.held(seen_hashes.ALL)
     assert held is not None and len(held.sorted) == len(stored) == 50
-    assert all(held.has(int(k)) for k in seen_hashes._as_keys(stored))
+    assert all(held.has(int(k)) for k in hash_keys.as_keys(stored))
+
+
+def test_a_compaction_keeps_the_held_hashes_within_a_bulk_loads_grace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Versions that kept the rows (another handle's compaction here) need no re-read.
+
+    Within the grace of a bulk load (over MAX_DELTA rows), the ``seq`` query a rebase makes
+    returns the load, so every compaction dropped the held scopes and the next add re-read
+    the whole table's hashes.
+    """
+    monkeypatch.setattr(seen_hashes, "MAX_DELTA", 2)
+    uri = str(tmp_path / "s")
+    a = Memory(MemoryConfig(uri=uri, embedder=HashEmbedder()))
+    b = Memory(MemoryConfig(uri=uri, embedder=HashEmbedder()))
+    a.add([{"role": "user", "content": f"bulk {i}"} for i in range(5)], user_id="u", infer=False)
+    assert events(a, "first", user_id="u") == ["ADD"]
+    assert events(a, "other", user_id="w") == ["ADD"]
+    held = a.store.seen.held(seen_hashes.ALL)
+    assert held is not None
+    scopes = a.store.seen.scopes
+    version = a.store.memories.version
+    b.store.optimize()  # merges fragments and builds indexes: versions a did not make
+    assert a.store.memories.version > version
+    reads: list[str | None] = []
+    real = a.store.query
+
+    def counted(where: str | None, *args: Any, **kw: Any) -> Any:
+        reads.append(where)
+        return real(where, *args, **kw)
+
+    monkeypatch.setattr(a.store, "query", counted)
+    monkeypatch.setattr(a.store.seen, "_read", counted)
+    assert events(a, "new after the compaction", user_id="u") == ["ADD"]
+    assert a.store.seen.held(seen_hashes.ALL) is held  # kept, moved on, not re-read
+    assert a.store.seen.scopes == scopes
+    assert not [w for w in reads if w is None or "seq" in w]
+    assert events(a, "bulk 3", user_id="u") == ["NONE"]  # still a superset
+    assert events(a, "other", user_id="w") == ["NONE"]
+    a.close()
+    b.close()

@@ -48,6 +48,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from .hash_keys import as_keys, column_keys
 from .reader import FULL_REFRESH_S, MANIFEST_NAMES
 from .schema import SEQ
 from .watermark import GRACE_NS
@@ -64,6 +65,8 @@ MAX_KEYS = 2_000_000
 MAX_DELTA = 20_000
 #: Versions replayed from the log at most; beyond, a rebase is cheaper.
 _MAX_REPLAY = 10_000
+#: Versions a rebase reads the transactions of at most, to find that they kept the rows.
+_MAX_LEARN = 64
 #: How long a scope found over :data:`SCOPE_MAX_KEYS` is not loaded again.
 _RECOUNT_S = 60.0
 
@@ -73,60 +76,6 @@ Key = tuple[str | None, ...]
 #: memories a 1k-row scope read cost ~20x a raw LanceDB add, ``bench/results/growth-*``).
 ALL: Key = ()
 Read = Callable[[str | None, list[str], int | None], pa.Table]
-
-
-def _as_keys(hashes: Iterable[str | None]) -> npt.NDArray[np.uint64]:
-    """The first 64 bits of hex MD5 digests; anything else is skipped (never matched)."""
-    hexes = [h[:16] for h in hashes if isinstance(h, str) and len(h) >= 16]
-    try:
-        raw = bytes.fromhex("".join(hexes))
-    except ValueError:
-        good = []
-        for h in hexes:
-            try:
-                good.append(bytes.fromhex(h))
-            except ValueError:
-                continue
-        raw = b"".join(good)
-    return np.frombuffer(raw, dtype=">u8").astype(np.uint64)
-
-
-#: Each byte's value as a hex digit, 255 for anything else (``bytes.fromhex`` reads both cases).
-_HEX = np.full(256, 255, dtype=np.uint8)
-_HEX[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16, dtype=np.uint8)
-_HEX[np.frombuffer(b"ABCDEF", np.uint8)] = np.arange(10, 16, dtype=np.uint8)
-
-
-def _column_keys(column: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.uint64]:
-    """:func:`_as_keys` of a whole ``hash`` column, decoded in numpy, never as Python strings.
-
-    Why: holding the whole table's hashes (:data:`ALL`) at 1M memories made a million Python
-    strings twice over (each hash, then its first 16 characters): ~200 MB for a moment, the
-    peak RSS of a 1M store's first add, and half a second of that add
-    (``bench/results/rss-round6.json``). Here each chunk's character buffer is read in place
-    as a matrix (MD5 hex digests all have 32 characters); only the digits are copied. A chunk
-    with a null, short or non-hex hash, or hashes of unequal lengths, goes the Python way
-    (same answer).
-    """
-    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-    return np.concatenate([_chunk_keys(c) for c in chunks] or [np.empty(0, dtype=np.uint64)])
-
-
-def _chunk_keys(arr: pa.Array) -> npt.NDArray[np.uint64]:
-    n = len(arr)
-    wide = pa.types.is_large_string(arr.type)
-    if n and arr.null_count == 0 and (wide or pa.types.is_string(arr.type)):
-        offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64 if wide else np.int32)
-        offsets = offsets[arr.offset : arr.offset + n + 1]
-        width = int(offsets[1] - offsets[0])
-        if width >= 16 and bool((np.diff(offsets) == width).all()):
-            data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
-            first = int(offsets[0])
-            digits = _HEX[data[first : first + n * width].reshape(n, width)[:, :16]]
-            if not (digits == 255).any():
-                packed = (digits[:, 0::2] << 4) | digits[:, 1::2]
-                return np.ascontiguousarray(packed).view(">u8").reshape(n).astype(np.uint64)
-    return _as_keys(arr.to_pylist())
 
 
 class _Held:
@@ -156,11 +105,11 @@ class _Held:
 def _by_scope(rows: pa.Table) -> dict[Key, list[int]]:
     """Hashes of ``rows`` grouped by scope (rows need ``hash`` and the scope columns)."""
     cols = [rows.column(c).to_pylist() for c in SCOPE_COLUMNS]
-    keys = _column_keys(rows.column("hash"))
+    keys = column_keys(rows.column("hash"))
     out: dict[Key, list[int]] = {}
     if len(keys) != rows.num_rows:  # a malformed hash: let the rows go one by one
         for i, h in enumerate(rows.column("hash").to_pylist()):
-            for k in _as_keys([h]).tolist():
+            for k in as_keys([h]).tolist():
                 out.setdefault(tuple(c[i] for c in cols), []).append(int(k))
         return out
     for i, k in enumerate(keys.tolist()):
@@ -177,10 +126,17 @@ class SeenHashes:
     is the store's plain scan.
     """
 
-    def __init__(self, versions_dir: str | None, latest: Callable[[], int], read: Read) -> None:
+    def __init__(
+        self,
+        versions_dir: str | None,
+        latest: Callable[[], int],
+        read: Read,
+        kept: Callable[[int, int], list[int]] | None = None,
+    ) -> None:
         self._dir = versions_dir
         self._latest = latest
         self._read = read
+        self._kept = kept
         self._lock = threading.Lock()
         self._held: OrderedDict[Key, _Held] = OrderedDict()
         self._keys = 0
@@ -230,7 +186,7 @@ class SeenHashes:
             held = self._load(scope, where, top)
             if held is None:
                 return None
-        keys = _as_keys(hashes).tolist()
+        keys = as_keys(hashes).tolist()
         if len(keys) != len(hashes):
             return None
         return {h for h, k in zip(hashes, keys, strict=True) if held.has(int(k))}
@@ -271,6 +227,14 @@ class SeenHashes:
         with self._lock:
             held = list(self._held.values())
             self._gap = False
+        if held and self._log_kept(min(h.version for h in held), latest):
+            with self._lock:  # only this process's commits and same-row versions: replay
+                for h in list(self._held.values()):
+                    if not self._replay(h, latest):
+                        self._drop(h.scope)
+                self._top = latest if self._top is None else max(self._top, latest)
+                self._confirmed = time.monotonic()
+                return self._top
         added: dict[Key, list[int]] = {}
         if held:
             since = min(h.known_ns for h in held) - GRACE_NS
@@ -292,6 +256,38 @@ class SeenHashes:
                 self._top = latest
             self._confirmed = time.monotonic()
             return self._top
+
+    def _log_kept(self, after: int, upto: int) -> bool:
+        """Whether every version in (``after``, ``upto``] is logged, once same-row ones are.
+
+        Why: a compaction or an index build (this process's, seen before it returns, or
+        another's) changes no rows, yet its versions sent every held scope to the ``seq``
+        query, which within the grace of a bulk load returns the load: past
+        :data:`MAX_DELTA` rows all were dropped, and the next add re-read the whole table's
+        hashes. At 1M memories right after a bulk load that was every 16th single add, at
+        200-500 ms (``bench/results/rss-round6.json``). ``kept`` reads the versions'
+        transactions (``compaction.same_rows``); those that kept the rows are logged as
+        writing nothing.
+        """
+        with self._lock:
+            unknown = [v for v in range(after + 1, upto + 1) if v not in self._own]
+        if not unknown:
+            return True
+        if self._kept is None or len(unknown) > _MAX_LEARN or upto - after > _MAX_REPLAY:
+            return False
+        runs: list[list[int]] = []
+        for v in unknown:
+            if runs and runs[-1][-1] == v - 1:
+                runs[-1].append(v)
+            else:
+                runs.append([v])
+        for run in runs:
+            if len(self._kept(run[0] - 1, run[-1])) < len(run):
+                return False
+        with self._lock:
+            for v in unknown:
+                self._own.setdefault(v, {})
+        return True
 
     def _grow(self, held: _Held, keys: Iterable[int]) -> None:
         before = len(held.extra)
@@ -339,7 +335,7 @@ class SeenHashes:
         if rows.num_rows > limit:
             self._too_big[scope] = time.monotonic()
             return None
-        held = _Held(scope, top, _column_keys(rows.column("hash")), known_ns)
+        held = _Held(scope, top, column_keys(rows.column("hash")), known_ns)
         with self._lock:
             if not self._replay(held, self._top if self._top is not None else top):
                 return None

@@ -25,7 +25,7 @@ from ..filters import sql_timestamp
 from . import memtrim
 from .annotations import FEEDBACK
 from .commits import retry_on_conflict, store_error, write_lock
-from .compaction import MERGE_EVERY, Housekeeper, cadence, compact, small_fragments
+from .compaction import MERGE_EVERY, Housekeeper, cadence, compact, same_rows, small_fragments
 from .freshness import fresh
 from .indexes import INDEXED_COLUMNS, create_missing, index_once
 from .reader import SearchReader, local_path, versions_dir
@@ -118,7 +118,9 @@ class Store:
         )
         self.scopes = ScopeCache(search_cache_rows, search_cache_bytes)
         #: scopes' texts in RAM for the duplicate check of adds (``storage.seen_hashes``)
-        self.seen = SeenHashes(versions_dir(uri), lambda: int(self.memories.version), self.query)
+        self.seen = SeenHashes(
+            versions_dir(uri), lambda: int(self.memories.version), self.query,
+            lambda after, upto: same_rows(self.memories.to_lance(), after, upto))  # fmt: skip
         self.search = Searcher(
             self._reader, self.scopes, lambda: "memory" in self._indexed, self._ensure_indexes,
             self.housekeeping.estimate)  # fmt: skip
