@@ -41,13 +41,12 @@ _HEX[np.frombuffer(b"ABCDEF", np.uint8)] = np.arange(10, 16, dtype=np.uint8)
 def column_keys(column: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.uint64]:
     """:func:`as_keys` of a whole ``hash`` column, decoded in numpy, never as Python strings.
 
-    Why: holding the whole table's hashes (:data:`ALL`) at 1M memories made a million Python
-    strings twice over (each hash, then its first 16 characters): ~200 MB for a moment, the
-    peak RSS of a 1M store's first add, and half a second of that add
-    (``bench/results/rss-round6.json``). Here each chunk's character buffer is read in place
-    as a matrix (MD5 hex digests all have 32 characters); only the digits are copied. A chunk
-    with a null, short or non-hex hash, or hashes of unequal lengths, goes the Python way
-    (same answer).
+    Why: holding the whole table's hashes (``seen_hashes.ALL``) at 1M memories made a million
+    Python strings twice over (each hash, then its first 16 characters): RSS rose by ~240 MB
+    during a 1M store's first add, its peak (``bench/results/rss-round6.json``). Here each
+    chunk's character buffer is read in place as a matrix (MD5 hex digests all have 32
+    characters); only the digits are copied. A chunk with a null, short or non-hex hash, or
+    hashes of unequal lengths, goes the Python way (same answer).
     """
     chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
     return np.concatenate([_chunk_keys(c) for c in chunks] or [np.empty(0, dtype=np.uint64)])

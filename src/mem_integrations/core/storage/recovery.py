@@ -130,10 +130,10 @@ def _scan(table: Any, columns: list[str], where: str | None) -> pa.Table:
 
     Why: the slices' range filters on ``id`` and ``memory_id`` were answered through the
     btree indexes, which loaded both whole into the store's index cache, shared with the
-    searches, where they stayed: at 1M memories 93 of its 108 MB after the check, for
-    indexes no search uses (``bench/results/rss-round6.json``). Read through a Lance dataset
-    of its own, the scan's caches go with it; every slice reads every row anyway, and the
-    pass took 4.2 s against 6.9 s through the indexes (one scratch run at 1M).
+    searches, where they stayed: at 1M memories the cache held 109 MB after the check, 16
+    without it (``bench/results/rss-round6.json``), for indexes no search uses. Read through
+    a Lance dataset of its own, the scan's caches go with it; and every slice reads every
+    row anyway.
     """
     dataset = table.to_lance()
     out: pa.Table = dataset.to_table(columns=columns, filter=where, use_scalar_index=False)
