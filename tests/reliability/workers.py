@@ -258,3 +258,38 @@ def queued_history_writer(uri: str, log_path: str, n_adds: int) -> None:
     log.write(op="delete", ids=[second])
     log.write(op="done")
     held_back.wait()  # until killed
+
+
+def queued_add_writer(uri: str, log_path: str, n_adds: int, committed_then_deleted: bool) -> None:
+    """Queued adds acknowledged while their commit is held back, then wait to be killed.
+
+    The queue's writer thread needs the store's write lock to commit; a queued add does not.
+    Holding that lock, every add this child acknowledges is logged and none is committed when
+    the parent SIGKILLs it. With ``committed_then_deleted`` one more add is committed and
+    deleted first, and its log file is put back: the crash a moment after a commit, before
+    its file was removed, followed by a delete; the next open must not bring it back.
+    """
+    log = AckLog(log_path)
+    m = open_memory(uri, queue_adds=True)
+    m.wait_for_housekeeping()
+    if committed_then_deleted:
+        lock = m.store.write_lock
+        lock.acquire()
+        gone = m.add("a fact that is deleted later", user_id="crash", infer=False)
+        saved = {p: p.read_bytes() for p in Path(m._core.add_log.folder).glob("*.arrow")}  # type: ignore[union-attr]
+        lock.release()
+        gone_id = gone["results"][0]["id"]
+        m.delete(gone_id)  # waits for the commit, which removes the file
+        for p, data in saved.items():
+            p.write_bytes(data)
+        log.write(op="delete", ids=[gone_id])
+    m.store.write_lock.acquire()  # the writer thread cannot commit from here on
+    for i in range(n_adds):
+        res = m.add(
+            [{"role": "user", "content": f"queued add {i} {WORDS[i % len(WORDS)]}"},
+             {"role": "user", "content": f"second half {i}"}],
+            user_id="crash", infer=False,
+        )  # fmt: skip
+        log.write(op="add", ids={e["id"]: e["memory"] for e in res["results"]})
+    log.write(op="done")
+    threading.Event().wait()  # until killed

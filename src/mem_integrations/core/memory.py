@@ -63,14 +63,14 @@ class Memory(Writes, Reads, Annotations):
             config = MemoryConfig(**overrides)
         elif overrides:
             config = config.model_copy(update=overrides)
-        self._engine = Engine(config)
+        self._core = Engine(config)
         self.config: MemoryConfig = config
         self.limits: Limits = config.limits
-        self.clock: Clock = self._engine.clock
-        self.embedder: Embedder = self._engine.embedder
-        self.llm: Any = self._engine.llm
-        self.store: Store = self._engine.store
-        self.decay: DecayEngine = self._engine.decay
+        self.clock: Clock = self._core.clock
+        self.embedder: Embedder = self._core.embedder
+        self.llm: Any = self._core.llm
+        self.store: Store = self._core.store
+        self.decay: DecayEngine = self._core.decay
 
     # -- maintenance --------------------------------------------------------------------------
 
@@ -136,9 +136,13 @@ class Memory(Writes, Reads, Annotations):
         """
         self.decay.close()
         try:
-            self._engine.history_queue.close()
+            if self._core.add_log is not None:
+                self._core.add_log.close()  # left for the next open if it cannot commit
         finally:
-            self.store.close()
+            try:
+                self._core.history_queue.close()
+            finally:
+                self.store.close()
 
     def __enter__(self) -> Memory:
         return self

@@ -352,4 +352,3 @@ class Store:
         self.search.close()
         self._reader.close()
         self.scopes.clear()
-

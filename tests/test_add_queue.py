@@ -1,0 +1,153 @@
+"""Queued adds (``MemoryConfig(queue_adds=True)``): acknowledged once logged, committed behind.
+
+What must hold: the same events as a plain add, every later call of the handle sees the add,
+nothing acknowledged is lost on a crash, and nothing deleted comes back from a log file.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from mem_integrations import Memory, MemoryConfig
+from mem_integrations.core.errors import ConfigurationError
+from mem_integrations.testing import HashEmbedder
+from reliability.workers import open_memory, queued_add_writer, read_log
+
+SPAWN = mp.get_context("spawn")
+
+
+def _open(uri: Path, **kw: object) -> Memory:
+    return Memory(MemoryConfig(uri=str(uri), embedder=HashEmbedder(), **kw))  # type: ignore[arg-type]
+
+
+def _events(m: Memory, texts: list[str], **kw: object) -> list[tuple[str, str]]:
+    res = m.add([{"role": "user", "content": t} for t in texts], user_id="u", infer=False, **kw)
+    return [(e["event"], e["memory"]) for e in res["results"]]
+
+
+def test_events_match_the_plain_path_for_new_repeated_and_enriched_texts(tmp_path: Path) -> None:
+    plain, queued = _open(tmp_path / "plain"), _open(tmp_path / "queued", queue_adds=True)
+    steps: list[tuple[list[str], dict[str, object]]] = [
+        (["likes tea", "likes tea", "owns a cat"], {}),  # a repeat within the call
+        (["likes tea"], {}),  # a repeat of a text still queued
+        (["owns a cat"], {"metadata": {"pet": "cat"}}),  # a repeat that brings metadata
+        (["walks daily"], {"categories": ["habits"]}),
+    ]
+    for texts, kw in steps:
+        assert _events(queued, texts, **kw) == _events(plain, texts, **kw)
+    got = {r["memory"]: r for r in queued.get_all(user_id="u")["results"]}
+    want = {r["memory"]: r for r in plain.get_all(user_id="u")["results"]}
+    assert sorted(got) == sorted(want) == ["likes tea", "owns a cat", "walks daily"]
+    assert got["owns a cat"]["metadata"] == {"pet": "cat"}
+    assert got["walks daily"]["categories"] == ["habits"]
+    plain.close()
+    queued.close()
+
+
+def test_every_later_call_sees_a_queued_add(tmp_path: Path) -> None:
+    m = _open(tmp_path / "s", queue_adds=True)
+    mid = m.add("my dog is called Rex", user_id="u", infer=False)["results"][0]["id"]
+    assert m.search("dog name", user_id="u")["results"][0]["id"] == mid
+    mid2 = m.add("I live in Lyon", user_id="u", infer=False)["results"][0]["id"]
+    assert m.get(mid2)["memory"] == "I live in Lyon"
+    mid3 = m.add("I play chess", user_id="u", infer=False)["results"][0]["id"]
+    m.update(mid3, "I play chess on Sundays")
+    assert m.get(mid3)["memory"] == "I play chess on Sundays"
+    mid4 = m.add("I drink coffee", user_id="u", infer=False)["results"][0]["id"]
+    m.delete(mid4)
+    assert sorted(r["id"] for r in m.get_all(user_id="u")["results"]) == sorted([mid, mid2, mid3])
+    assert [e["event"] for e in m.history(mid3)] == ["ADD", "UPDATE"]
+    m.close()
+
+
+def test_another_handle_sees_a_queued_add_once_committed_and_close_commits(
+    tmp_path: Path,
+) -> None:
+    m = _open(tmp_path / "s", queue_adds=True)
+    other = _open(tmp_path / "s")
+    mid = m.add("a queued fact", user_id="u", infer=False)["results"][0]["id"]
+    m.close()  # commits what is queued, then lets go of its log folder
+    assert other.get(mid)["memory"] == "a queued fact"
+    assert [p for p in (tmp_path / "s" / "_add_queue").iterdir()] == []
+    other.close()
+
+
+def test_two_handles_never_replay_each_others_live_logs(tmp_path: Path) -> None:
+    a = _open(tmp_path / "s", queue_adds=True)
+    with a.store.write_lock:  # a's writer thread cannot commit: its add stays logged only
+        a.add("held in a's log", user_id="u", infer=False)
+        b = _open(tmp_path / "s", queue_adds=True)  # opens while a's log is live
+        assert b.get_all(user_id="u")["results"] == []
+        assert len(list((tmp_path / "s" / "_add_queue").glob("*/*.arrow"))) == 1
+    assert [r["memory"] for r in a.get_all(user_id="u")["results"]] == ["held in a's log"]
+    assert [r["memory"] for r in b.get_all(user_id="u")["results"]] == ["held in a's log"]
+    a.close()
+    b.close()
+
+
+def test_a_store_on_object_storage_needs_a_local_queue_folder(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="add_queue_dir"):
+        Memory(MemoryConfig(uri="s3://bucket/store", embedder=HashEmbedder(), queue_adds=True))
+
+
+def _killed_writer(tmp_path: Path, n_adds: int, committed_then_deleted: bool) -> tuple[str, Path]:
+    uri = str(tmp_path / "store")
+    open_memory(uri).close()
+    log = tmp_path / "log.jsonl"
+    log.touch()
+    p = SPAWN.Process(target=queued_add_writer, args=(uri, str(log), n_adds, committed_then_deleted))
+    p.start()
+    deadline = time.monotonic() + 120
+    while not any(e["op"] == "done" for e in read_log(log)) and time.monotonic() < deadline:
+        assert p.is_alive(), "the writer died before it was killed"
+        time.sleep(0.005)  # waiting for the child's progress, not for a time to pass
+    assert p.pid is not None
+    os.kill(p.pid, signal.SIGKILL)
+    p.join()
+    return uri, log
+
+
+@pytest.mark.parametrize("committed_then_deleted", [False, True])
+def test_a_crash_loses_no_acknowledged_add_and_resurrects_no_deleted_one(
+    tmp_path: Path, committed_then_deleted: bool
+) -> None:
+    uri, log = _killed_writer(tmp_path, 6, committed_then_deleted)
+    entries = read_log(log)
+    acked = {i: t for e in entries if e["op"] == "add" for i, t in e["ids"].items()}
+    deleted = {i for e in entries if e["op"] == "delete" for i in e["ids"]}
+    assert len(acked) == 12 and len(deleted) == int(committed_then_deleted)
+    logged = list((Path(uri) / "_add_queue").glob("*/*.arrow"))
+    assert len(logged) == 6 + int(committed_then_deleted)  # nothing was committed before the kill
+    m = open_memory(uri)
+    table = m.store.query(None, ["id", "memory"]).to_pylist()
+    assert len(table) == len({r["id"] for r in table}), "a memory is stored twice"
+    assert {r["id"]: r["memory"] for r in table} == acked
+    m.wait_for_housekeeping()
+    events = m.store.history.to_arrow().to_pylist()
+    assert sorted(e["memory_id"] for e in events if e["event"] == "ADD") == sorted(
+        [*acked, *deleted]
+    )  # the replayed adds have their ADD event, once
+    assert list((Path(uri) / "_add_queue").iterdir()) == []
+    m.close()
+    again = open_memory(uri)  # a second open finds nothing more to replay
+    assert again.store.count() == len(acked)
+    again.close()
+
+
+def test_a_file_cut_short_by_a_crash_was_never_acknowledged(tmp_path: Path) -> None:
+    m = _open(tmp_path / "s", queue_adds=True)
+    with m.store.write_lock:
+        m.add("acknowledged", user_id="u", infer=False)
+        folder = next((tmp_path / "s" / "_add_queue").iterdir())
+        (folder / "000000000099.tmp").write_bytes(b"ARROW1\x00\x00 cut")  # died mid-write
+        os.close(m._core.add_log._lock_fd)  # type: ignore[union-attr]  # as a crash lets go
+        reopened = _open(tmp_path / "s")
+        assert [r["memory"] for r in reopened.get_all(user_id="u")["results"]] == ["acknowledged"]
+        assert not folder.exists()
+        reopened.close()
