@@ -151,3 +151,33 @@ def test_a_file_cut_short_by_a_crash_was_never_acknowledged(tmp_path: Path) -> N
         assert [r["memory"] for r in reopened.get_all(user_id="u")["results"]] == ["acknowledged"]
         assert not folder.exists()
         reopened.close()
+
+
+def test_an_add_during_an_own_append_does_not_read_the_table_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A newer version on disk during this process's append is that append's: no rebase.
+
+    The writer thread commits queued adds while more adds arrive; each used to find the
+    writer's version on disk before ``seen`` learned it, and re-read the rows since (~27 ms).
+    """
+    m = _open(tmp_path / "s", queue_adds=True)
+    m.add("first fact", user_id="u", infer=False)
+    m.get_all(user_id="u")  # committed, and the scope's hashes are held
+    reads: list[str | None] = []
+    real = m.store.seen._read
+
+    def counted(where: str | None, *args: object, **kw: object) -> object:
+        reads.append(where)
+        return real(where, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(m.store.seen, "_read", counted)
+    other = m._core.rows([{**m.store.query(None, None).to_pylist()[0], "id": "other",
+                            "memory": "written by another process", "hash": "h-other"}])  # fmt: skip
+    with m.store.seen.appending():  # as ``Store.append`` is between its commit and ``committed``
+        m.store.memories.add(other)  # a version this process's ``seen`` has not learned
+        m.add("second fact", user_id="u", infer=False)
+        assert reads == []
+    m.add("third fact", user_id="u", infer=False)  # after it: the unknown version is read back
+    assert len(reads) == 1
+    m.close()
