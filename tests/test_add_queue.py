@@ -101,7 +101,9 @@ def _killed_writer(tmp_path: Path, n_adds: int, committed_then_deleted: bool) ->
     open_memory(uri).close()
     log = tmp_path / "log.jsonl"
     log.touch()
-    p = SPAWN.Process(target=queued_add_writer, args=(uri, str(log), n_adds, committed_then_deleted))
+    p = SPAWN.Process(
+        target=queued_add_writer, args=(uri, str(log), n_adds, committed_then_deleted)
+    )
     p.start()
     deadline = time.monotonic() + 120
     while not any(e["op"] == "done" for e in read_log(log)) and time.monotonic() < deadline:
@@ -172,8 +174,8 @@ def test_an_add_during_an_own_append_does_not_read_the_table_back(
         return real(where, *args, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(m.store.seen, "_read", counted)
-    other = m._core.rows([{**m.store.query(None, None).to_pylist()[0], "id": "other",
-                            "memory": "written by another process", "hash": "h-other"}])  # fmt: skip
+    first = m.store.query(None, None).to_pylist()[0]
+    other = m._core.rows([{**first, "id": "other", "memory": "from another process", "hash": "h"}])
     with m.store.seen.appending():  # as ``Store.append`` is between its commit and ``committed``
         m.store.memories.add(other)  # a version this process's ``seen`` has not learned
         m.add("second fact", user_id="u", infer=False)
