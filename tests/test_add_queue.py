@@ -180,6 +180,24 @@ def test_an_add_during_an_own_append_does_not_read_the_table_back(
         m.store.memories.add(other)  # a version this process's ``seen`` has not learned
         m.add("second fact", user_id="u", infer=False)
         assert reads == []
-    m.add("third fact", user_id="u", infer=False)  # after it: the unknown version is read back
+    m.get_all(user_id="u")  # the queue is committed: no append of this process is in flight
+    m.add("third fact", user_id="u", infer=False)  # the unknown version is read back now
     assert len(reads) == 1
     m.close()
+
+
+def test_a_live_handle_adopts_a_dead_handles_queued_adds_without_reopening(
+    tmp_path: Path,
+) -> None:
+    live = _open(tmp_path / "s")
+    dead = _open(tmp_path / "s", queue_adds=True)
+    with dead.store.write_lock:
+        dead.add("queued by a worker that died", user_id="u", infer=False)
+        os.close(dead._core.add_log._lock_fd)  # type: ignore[union-attr]  # as a crash lets go
+        assert live.get_all(user_id="u")["results"] == []
+        live.optimize()  # also runs after each background optimize
+    assert [r["memory"] for r in live.get_all(user_id="u")["results"]] == [
+        "queued by a worker that died"
+    ]
+    assert list((tmp_path / "s" / "_add_queue").iterdir()) == []
+    live.close()

@@ -80,25 +80,33 @@ class Engine:
         self.decay = DecayEngine(self.store, self.clock, config.decay_settings, decay)
 
     def _open_add_log(self) -> AddLog | None:
-        """Commit what crashed handles logged and never committed, then open this one's log.
-
-        Rows already in the table (committed, the file not yet removed) or deleted since
-        (the deletion log names them) are not written again: nothing is resurrected.
-        """
+        """Commit what dead handles logged and never committed, then open this one's log."""
+        self.adopt_queued_adds()
         folder = log_folder(self.config.uri, self.config.add_queue_dir)
-        if folder is not None:
-            for _, rows in orphans(folder):
-                ids = [str(i) for i in rows.column("id").to_pylist()]
-                where = ids_sql(ids)
-                known = self._deleted(where)
-                known |= set(self.store.query(where, ["id"])["id"].to_pylist())
-                mask = [i not in known for i in ids]
-                self._commit_logged(rows.filter(mask).cast(self.schema), None)
         if folder is None or not self.config.queue_adds:
             return None
         return AddLog(
             folder, self._commit_logged, self.store.write_lock, fsync=self.config.add_queue_fsync
         )
+
+    def adopt_queued_adds(self) -> None:
+        """Commit the adds logged by handles that are gone (``storage.add_log.orphans``).
+
+        Runs at every open, after each background optimize and in ``Memory.optimize``, so a
+        worker that died with adds queued is caught up by the others without a restart. Rows
+        already in the table (committed, the file not yet removed) or deleted since (the
+        deletion log names them) are not written again: nothing is resurrected.
+        """
+        folder = log_folder(self.config.uri, self.config.add_queue_dir)
+        if folder is None:
+            return
+        for _, rows in orphans(folder):
+            ids = [str(i) for i in rows.column("id").to_pylist()]
+            where = ids_sql(ids)
+            known = self._deleted(where)
+            known |= set(self.store.query(where, ["id"])["id"].to_pylist())
+            mask = [i not in known for i in ids]
+            self._commit_logged(rows.filter(mask).cast(self.schema), None)
 
     def _commit_logged(self, rows: pa.Table, batch: list[Queued] | None) -> None:
         """One memories commit for logged adds, then their ADD history, queued behind it.
@@ -127,6 +135,8 @@ class Engine:
         try:
             self.history_queue.flush()  # this process's queued events are not lost ones
             write = self.history if settled_only else self._write_recovered
+            if settled_only:
+                self.adopt_queued_adds()
             check(self.store, self.clock, write, settled_only=settled_only)
         except Exception:  # never fatal: the next open tries again
             log.warning("history recovery of %s failed", self.store.uri, exc_info=True)

@@ -105,9 +105,13 @@ class Memory(Writes, Reads, Annotations):
         self.store.reset()
 
     def optimize(self) -> dict[str, Any]:
-        """Compact and re-index now; it also runs in the background (see ``optimize_every``)."""
+        """Compact and re-index now; it also runs in the background (see ``optimize_every``).
+
+        Also commits the adds that handles which died had queued (``queue_adds``).
+        """
         self.decay.flush()
         self.decay.prune()
+        self._engine.adopt_queued_adds()
         self._engine.history_queue.flush()
         self.store.optimize()
         return self.store.stats().to_dict()
