@@ -9,6 +9,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -201,3 +203,36 @@ def test_a_live_handle_adopts_a_dead_handles_queued_adds_without_reopening(
     ]
     assert list((tmp_path / "s" / "_add_queue").iterdir()) == []
     live.close()
+
+
+def test_exit_without_close_commits_queued_adds_then_their_history(tmp_path: Path) -> None:
+    """A script that never closes its Memory: the exit commits its queued adds, then history.
+
+    Both writer threads fail in the child, so what lands is what the exit flushed, in order.
+    """
+    uri = str(tmp_path / "s")
+    script = (
+        "import threading\n"
+        "from mem_integrations import Memory, MemoryConfig\n"
+        "from mem_integrations.testing import HashEmbedder\n"
+        f"m = Memory(MemoryConfig(uri={uri!r}, embedder=HashEmbedder(), queue_adds=True))\n"
+        "def main_thread_only(real):\n"
+        "    def call(rows):\n"
+        "        if threading.current_thread().name in ('mem-adds', 'mem-history'):\n"
+        "            raise OSError('the writer threads cannot commit')\n"
+        "        return real(rows)\n"
+        "    return call\n"
+        "m.store.append = main_thread_only(m.store.append)\n"
+        "m.store.add_history = main_thread_only(m.store.add_history)\n"
+        "for i in range(5):\n"
+        "    m.add(f'exit fact {i}', user_id='u', infer=False)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=120)
+    folder = tmp_path / "s" / "_add_queue"
+    assert list(folder.glob("*/*.arrow")) == []  # committed at exit, not left for the next open
+    with open_memory(uri) as m:
+        m.wait_for_housekeeping()
+        hist = m.store.history.to_arrow().to_pylist()
+        assert sorted(e["new_memory"] for e in hist) == [f"exit fact {i}" for i in range(5)]
+        assert not [e for e in hist if e["id"].startswith("recovered-")]

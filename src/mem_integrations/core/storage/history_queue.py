@@ -228,8 +228,11 @@ def _unwritten(batch: list[dict[str, Any]], exc: Exception, *, own: bool) -> Par
 
 @atexit.register
 def _flush_all() -> None:
-    """Commit what is still queued when the interpreter exits (best effort: logged)."""
-    for queue in list(_LIVE):
+    """Commit what is still queued when the interpreter exits (best effort: logged).
+
+    History queues go last: committing queued adds queues their ADD events.
+    """
+    for queue in sorted(_LIVE, key=lambda q: isinstance(q, HistoryQueue)):
         try:
             queue.flush()
         except Exception:
