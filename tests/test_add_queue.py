@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from mem_integrations import Memory, MemoryConfig
-from mem_integrations.core.errors import ConfigurationError
+from mem_integrations.core.errors import ConfigurationError, StoreError
 from mem_integrations.testing import HashEmbedder
 from reliability.workers import open_memory, queued_add_writer, read_log
 
@@ -236,3 +236,39 @@ def test_exit_without_close_commits_queued_adds_then_their_history(tmp_path: Pat
         hist = m.store.history.to_arrow().to_pylist()
         assert sorted(e["new_memory"] for e in hist) == [f"exit fact {i}" for i in range(5)]
         assert not [e for e in hist if e["id"].startswith("recovered-")]
+
+
+def test_two_handles_of_one_process_store_a_text_once(tmp_path: Path) -> None:
+    a = _open(tmp_path / "s", queue_adds=True)
+    b = _open(tmp_path / "s", queue_adds=True)
+    with a.store.write_lock:  # a's add stays queued while b adds the same text
+        first = a.add("shared text", user_id="u", infer=False)["results"][0]
+        assert b.add("other text", user_id="u", infer=False)["results"][0]["event"] == "ADD"
+    again = b.add("shared text", user_id="u", infer=False)["results"][0]
+    assert (again["event"], again["id"]) == ("NONE", first["id"])
+    assert sorted(r["memory"] for r in b.get_all(user_id="u")["results"]) == [
+        "other text",
+        "shared text",
+    ]
+    a.close()
+    b.close()
+    b.close()  # closing twice is harmless
+
+
+def test_a_log_that_cannot_be_written_is_a_typed_error_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "not-a-folder").write_text("a file where the queue folder should go")
+    m = _open(tmp_path / "s", queue_adds=True, add_queue_dir=str(tmp_path / "not-a-folder" / "q"))
+    with pytest.raises(StoreError, match="logging a queued add failed.*Nothing was changed"):
+        m.add("never acknowledged", user_id="u", infer=False)
+    assert m.get_all(user_id="u")["results"] == []
+    assert m.search("never acknowledged", user_id="u")["results"] == []
+    m.close()
+
+
+def test_a_handle_that_only_reads_writes_nothing_to_the_folder(tmp_path: Path) -> None:
+    m = _open(tmp_path / "s", queue_adds=True)
+    m.search("anything", user_id="u")
+    assert not (tmp_path / "s" / "_add_queue").exists()
+    m.close()

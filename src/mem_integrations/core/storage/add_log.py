@@ -25,11 +25,13 @@ Guarantees:
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,7 +40,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-from ..errors import ConfigurationError, PartialWriteError
+from ..errors import PartialWriteError
+from .commits import store_error
 from .history_queue import WriteBehind
 from .reader import local_path
 
@@ -82,13 +85,30 @@ class _Queue(WriteBehind[Queued]):
         )
 
 
+class _Folder:
+    """What every handle of this process on one queue folder shares: the lock, the texts."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.keys: dict[tuple[Hashable, str], int] = {}
+        self.logs: weakref.WeakSet[AddLog] = weakref.WeakSet()
+
+
+_FOLDERS: dict[str, _Folder] = {}
+_FOLDERS_GUARD = threading.Lock()
+
+
 class AddLog:
     """One handle's queued adds: their files, the texts they hold, the writer thread.
 
     ``commit`` writes the rows of a batch (one memories commit) and their history; it runs
-    on the writer thread, or in the caller's thread when a call waits (:meth:`settle`).
-    ``lock`` is held by the writer across the commit and by adds across their duplicate
-    check (with :attr:`lock` of this log), so a text is either queued or in the table.
+    on the writer thread, or in the caller's thread when a call waits (:meth:`settle`). The
+    writer holds ``store_lock`` (``commits.write_lock``) across the commit, then :attr:`lock`
+    to forget the batch's texts; adds hold :attr:`lock` across their duplicate check, so a
+    text is either queued or in the table. :attr:`lock` and the queued texts are shared by
+    every handle of this process on the same folder, as the store's write lock is, so two
+    handles adding one text store it once. The handle's own folder is made at its first add
+    (a handle that only reads writes nothing to the store's disk).
     """
 
     def __init__(
@@ -99,49 +119,66 @@ class AddLog:
         *,
         fsync: bool = False,
     ) -> None:
-        try:
-            self.folder = folder / uuid.uuid4().hex
-            self.folder.mkdir(parents=True)
-            self._lock_fd = os.open(self.folder / _LOCK, os.O_CREAT | os.O_RDWR, 0o644)
-        except OSError as exc:
-            raise ConfigurationError(
-                f"cannot create the add queue folder under {folder}: {exc}"
-            ) from exc
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        self._parent = folder
+        self.folder = folder / uuid.uuid4().hex
+        self._lock_fd: int | None = None
         self._commit = commit
         self._store_lock = store_lock
         self._fsync = fsync
-        #: held across an add's duplicate check and its :meth:`submit`
-        self.lock = threading.Lock()
-        self._keys: dict[tuple[Hashable, str], int] = {}
+        with _FOLDERS_GUARD:
+            self._shared = _FOLDERS.setdefault(str(folder.resolve()), _Folder())
+        self._shared.logs.add(self)
+        #: held across an add's duplicate check and its :meth:`submit` (shared, see above)
+        self.lock = self._shared.lock
         self._seq = 0
+        self._closed = False
         self._queue = _Queue(self._write)
 
     def holds(self, scope: Hashable, hashes: Sequence[str]) -> bool:
-        """Whether one of these texts is queued in this scope (call with :attr:`lock` held)."""
-        return any((scope, h) in self._keys for h in hashes)
+        """Whether one of these texts is queued in this scope by a handle of this process.
+
+        Call with :attr:`lock` held.
+        """
+        return any((scope, h) in self._shared.keys for h in hashes)
 
     def submit(self, rows: pa.Table, scope: Hashable, hashes: Sequence[str], at: datetime) -> None:
         """Log the rows durably, then queue them; call with :attr:`lock` held.
 
-        When this returns the add may be acknowledged: the file is complete on disk.
+        When this returns the add may be acknowledged: the file is complete on disk. If
+        writing it fails (full disk, read-only mount) the typed error says nothing changed.
         """
         self._seq += 1
         path = self.folder / f"{self._seq:012d}{_SUFFIX}"
         tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
-            with ipc.new_file(f, rows.schema) as writer:
-                writer.write_table(rows)
+        try:
+            if self._lock_fd is None:
+                self._claim()
+            with open(tmp, "wb") as f:
+                with ipc.new_file(f, rows.schema) as writer:
+                    writer.write_table(rows)
+                if self._fsync:
+                    f.flush()
+                    os.fsync(f.fileno())
+            os.replace(tmp, path)
             if self._fsync:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-        if self._fsync:
-            _sync_dir(self.folder)
+                _sync_dir(self.folder)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise store_error(exc, "logging a queued add") from exc
         item = Queued(path, rows, at, [(scope, h) for h in hashes])
         for k in item.keys:
-            self._keys[k] = self._keys.get(k, 0) + 1
+            self._shared.keys[k] = self._shared.keys.get(k, 0) + 1
         self._queue.submit([item])
+
+    def _claim(self) -> None:
+        """Make this handle's folder, locked before any other process can see it."""
+        hidden = self._parent / f".{self.folder.name}"
+        hidden.mkdir(parents=True)
+        fd = os.open(hidden / _LOCK, os.O_CREAT | os.O_RDONLY, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.rename(hidden, self.folder)  # only now do ``orphans`` look at it: already held
+        self._lock_fd = fd
 
     @property
     def pending(self) -> int:
@@ -152,26 +189,37 @@ class AddLog:
         """Commit everything queued, in this thread if need be (``PartialWriteError`` if not)."""
         self._queue.flush()
 
+    def settle_all(self) -> None:
+        """Commit what every handle of this process on the folder queued (a repeat's wait)."""
+        for log in list(self._shared.logs):
+            log.settle()
+
     def close(self) -> None:
         """Commit what is queued and let go of the folder (left for the next open on failure)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._shared.logs.discard(self)
         try:
             self._queue.close()
         finally:
-            os.close(self._lock_fd)
-        if not any(self.folder.glob(f"*{_SUFFIX}")):
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+        if self._lock_fd is not None and not any(self.folder.glob(f"*{_SUFFIX}")):
             shutil.rmtree(self.folder, ignore_errors=True)
 
     def _write(self, batch: list[Queued]) -> None:
         with self._store_lock:
             self._commit(pa.concat_tables([q.rows for q in batch]), batch)
             with self.lock:
+                keys = self._shared.keys
                 for q in batch:
                     for k in q.keys:
-                        left = self._keys[k] - 1
+                        left = keys[k] - 1
                         if left:
-                            self._keys[k] = left
+                            keys[k] = left
                         else:
-                            del self._keys[k]
+                            del keys[k]
         for q in batch:
             q.path.unlink(missing_ok=True)
 
@@ -186,8 +234,10 @@ def orphans(folder: Path) -> Iterator[tuple[Path, pa.Table]]:
     if not folder.is_dir():
         return
     for sub in sorted(folder.iterdir()):
+        if sub.name.startswith("."):  # a handle's folder being made (``AddLog._claim``)
+            continue
         try:
-            fd = os.open(sub / _LOCK, os.O_RDWR)
+            fd = os.open(sub / _LOCK, os.O_RDONLY)
         except OSError:  # not a log folder, or removed by another open meanwhile
             continue
         try:

@@ -296,7 +296,7 @@ def _append_new(
         if queued is not None:
             done["added"] = [e.id for e in queued if e.id and e.event == "ADD"]
             return queued
-        queue.settle()
+        queue.settle_all()  # the repeat may be queued by another handle of this process
     events: list[AddEvent] = []
     rows: list[dict[str, Any]] = []
     enriched: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (stored, with the repeat's)
