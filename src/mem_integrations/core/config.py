@@ -100,7 +100,8 @@ class MemoryConfig(BaseModel):
     #: (``core/storage/add_log.py``). Nothing acknowledged is lost on a crash (the next open
     #: commits what is logged), and every other call of this ``Memory`` first waits for its
     #: queued adds, so a search after an add sees it. Other processes see a queued add once
-    #: its batch lands, milliseconds later. Repeats take the synchronous path, unchanged.
+    #: its batch lands, milliseconds later, and ``history_behind_writes=False`` does not hold
+    #: for queued adds. Repeats take the synchronous path, unchanged. See docs/deployment.md.
     queue_adds: bool = False
     #: where queued adds are logged: a local folder; default ``<store>/_add_queue`` for a
     #: store on local disk. Needed with ``queue_adds`` for a store on object storage (then
