@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from mem_integrations import Memory, MemoryConfig
-from mem_integrations.core.errors import ConfigurationError, StoreError
+from mem_integrations.core.errors import ConfigurationError, PartialWriteError, StoreError
 from mem_integrations.testing import HashEmbedder
 from reliability.workers import open_memory, queued_add_writer, read_log
 
@@ -271,4 +271,26 @@ def test_a_handle_that_only_reads_writes_nothing_to_the_folder(tmp_path: Path) -
     m = _open(tmp_path / "s", queue_adds=True)
     m.search("anything", user_id="u")
     assert not (tmp_path / "s" / "_add_queue").exists()
+    m.close()
+
+
+def test_a_commit_that_fails_keeps_the_adds_queued_and_the_next_call_lands_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    m = _open(tmp_path / "s", queue_adds=True)
+    real = m.store.append
+
+    def full(rows: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(m.store, "append", full)
+    mid = m.add("acknowledged before the disk filled", user_id="u", infer=False)["results"][0]["id"]
+    with pytest.raises(PartialWriteError) as err:
+        m.get_all(user_id="u")  # must see the add, cannot: says so, changes nothing itself
+    assert err.value.committed == {"added": [mid]}
+    assert "changed nothing itself" in str(err.value)
+    assert len(list((tmp_path / "s" / "_add_queue").glob("*/*.arrow"))) == 1  # still logged
+    monkeypatch.setattr(m.store, "append", real)
+    assert [r["id"] for r in m.get_all(user_id="u")["results"]] == [mid]
+    assert [e["event"] for e in m.history(mid)] == ["ADD"]
     m.close()
