@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ import pytest
 from mem_integrations import Memory, MemoryConfig
 from mem_integrations.core.errors import ConfigurationError, PartialWriteError, StoreError
 from mem_integrations.testing import HashEmbedder
-from reliability.workers import open_memory, queued_add_writer, read_log
+from reliability.workers import kill_when_done, open_memory, queued_add_writer, read_log
 
 SPAWN = mp.get_context("spawn")
 
@@ -98,30 +96,11 @@ def test_a_store_on_object_storage_needs_a_local_queue_folder(tmp_path: Path) ->
         Memory(MemoryConfig(uri="s3://bucket/store", embedder=HashEmbedder(), queue_adds=True))
 
 
-def _killed_writer(tmp_path: Path, n_adds: int, committed_then_deleted: bool) -> tuple[str, Path]:
-    uri = str(tmp_path / "store")
-    open_memory(uri).close()
-    log = tmp_path / "log.jsonl"
-    log.touch()
-    p = SPAWN.Process(
-        target=queued_add_writer, args=(uri, str(log), n_adds, committed_then_deleted)
-    )
-    p.start()
-    deadline = time.monotonic() + 120
-    while not any(e["op"] == "done" for e in read_log(log)) and time.monotonic() < deadline:
-        assert p.is_alive(), "the writer died before it was killed"
-        time.sleep(0.005)  # waiting for the child's progress, not for a time to pass
-    assert p.pid is not None
-    os.kill(p.pid, signal.SIGKILL)
-    p.join()
-    return uri, log
-
-
 @pytest.mark.parametrize("committed_then_deleted", [False, True])
 def test_a_crash_loses_no_acknowledged_add_and_resurrects_no_deleted_one(
     tmp_path: Path, committed_then_deleted: bool
 ) -> None:
-    uri, log = _killed_writer(tmp_path, 6, committed_then_deleted)
+    uri, log = kill_when_done(tmp_path, queued_add_writer, 6, committed_then_deleted)
     entries = read_log(log)
     acked = {i: t for e in entries if e["op"] == "add" for i, t in e["ids"].items()}
     deleted = {i for e in entries if e["op"] == "delete" for i in e["ids"]}

@@ -13,7 +13,7 @@ import random
 import signal
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -293,3 +293,26 @@ def queued_add_writer(uri: str, log_path: str, n_adds: int, committed_then_delet
         log.write(op="add", ids={e["id"]: e["memory"] for e in res["results"]})
     log.write(op="done")
     threading.Event().wait()  # until killed
+
+
+def kill_when_done(tmp_path: Path, target: Callable[..., None], *args: Any) -> tuple[str, Path]:
+    """Run ``target(uri, log, *args)`` in a spawned child on a fresh store; SIGKILL it once
+    its acknowledgement log says ``done``. Returns the store's uri and the log."""
+    import multiprocessing as mp
+    import time
+
+    uri = str(tmp_path / "store")
+    open_memory(uri).close()
+    log = tmp_path / "log.jsonl"
+    log.touch()
+    p = mp.get_context("spawn").Process(target=target, args=(uri, str(log), *args))
+    p.start()
+    deadline = time.monotonic() + 120
+    while not any(e["op"] == "done" for e in read_log(log)) and time.monotonic() < deadline:
+        assert p.is_alive(), "the writer died before it was killed"
+        time.sleep(0.005)  # waiting for the child's progress, not for a time to pass
+    assert p.pid is not None
+    os.kill(p.pid, signal.SIGKILL)
+    p.join(timeout=60)
+    assert p.exitcode == -signal.SIGKILL
+    return uri, log
