@@ -75,6 +75,9 @@ def main() -> None:
     ap.add_argument(
         "--million", action="store_true", help="growth: also the 1M-memory case (long fill)"
     )
+    ap.add_argument(
+        "--peers", default=None, help="peers: only these systems, e.g. ours,ours_queued,mem0"
+    )
     args = ap.parse_args()
     if args.install_peers:
         install_peers()
@@ -160,7 +163,9 @@ def main() -> None:
             [("shared", "peers")] if quick else [("native", "peers_native"), ("shared", "peers")]
         )
         for encoder, key in encoders:
-            eo = {**opts, "encoder": encoder}
+            eo: dict[str, Any] = {**opts, "encoder": encoder}
+            if args.peers:
+                eo["systems"] = args.peers.split(",")
             log(f"peers ({encoder} encoder): {opts}, all systems interleaved in one process ...")
             res = _sub("peers", "all", json.dumps(eo), timeout=3600 * 2)
             res["workload"] = opts
@@ -168,7 +173,7 @@ def main() -> None:
             if "skipped" in res:
                 log(f"peers ({encoder} encoder): SKIPPED ({res['skipped']})")
                 continue
-            for peer in PEERS:
+            for peer in eo.get("systems", PEERS):
                 r = res.get(peer, {})
                 if "search" not in r:
                     log(f"peer {peer}: SKIPPED ({r.get('skipped') or res.get('error')})")
@@ -181,7 +186,7 @@ def main() -> None:
             if (
                 not quick and not args.no_rss and encoder == "shared"
             ):  # RSS of the stores, one encoder for all
-                for peer in PEERS:
+                for peer in eo.get("systems", PEERS):
                     rss = _sub("peers", "rss", peer, json.dumps(eo), timeout=3600)
                     res.setdefault(peer, {})["rss"] = rss
     if "locomo" not in skip:

@@ -31,6 +31,9 @@ skipped with a line saying so.
 - ``llamaindex``: ``VectorMemory`` (in-memory ``SimpleVectorStore``), one per scope, with a
   custom ``BaseEmbedding``.
 - ``ours``: ``Memory`` with the default configuration (hybrid search, default policies).
+- ``ours_queued``: the same with ``queue_adds=True``: an add returns once its rows are logged
+  on local disk, and a writer thread group-commits them (``core/storage/add_log.py``); every
+  search first waits for what is queued, so the first search after a burst pays the commit.
 - ``embedder``: our bare query encode (the floor of any end-to-end search of ours);
   ``peer_embedder``: the peers' bare query encode (``native`` only).
 - ``numpy``: our encode + a brute-force dot product over the scope's vectors held in RAM.
@@ -56,7 +59,10 @@ import numpy as np
 from .common import machine, peak_rss_mb, percentiles, real_embedder, rss_mb, synthetic_queries
 from .common import synthetic_texts as _texts
 
-PEERS = ["ours", "mem0", "langgraph", "chroma", "llamaindex", "embedder", "peer_embedder", "numpy"]
+PEERS = [
+    "ours", "ours_queued", "mem0", "langgraph", "chroma", "llamaindex", "embedder",
+    "peer_embedder", "numpy",
+]  # fmt: skip
 PIP = {
     "mem0": ["mem0ai"],
     "chroma": ["chromadb"],
@@ -196,6 +202,8 @@ def make(name: str, enc: Encoder, tmp: str, peer_enc: Encoder | None = None) -> 
     penc = peer_enc or enc
     if name == "ours":
         return _ours(enc, tmp)
+    if name == "ours_queued":
+        return _ours(enc, tmp, queue_adds=True)
     if name == "embedder":
         return System(
             name,
@@ -351,10 +359,18 @@ def rss_of(name: str, encoder: str = "shared", **workload: int) -> dict[str, Any
     }
 
 
-def _ours(enc: Encoder, tmp: str) -> System:
+def _ours(enc: Encoder, tmp: str, queue_adds: bool = False) -> System:
     from mem_integrations import Memory, MemoryConfig
 
-    m = Memory(MemoryConfig(uri=str(Path(tmp) / "ours"), embedder=enc))
+    name = "ours_queued" if queue_adds else "ours"
+    m = Memory(MemoryConfig(uri=str(Path(tmp) / name), embedder=enc, queue_adds=queue_adds))
+    if queue_adds:
+        return System(
+            name,
+            lambda u, t: m.add(t, user_id=u, infer=False),
+            lambda u, q: m.search(q, user_id=u, top_k=10)["results"],
+            "queue_adds=True: add returns once logged on disk, committed behind in groups",
+        )
     m2 = Memory(MemoryConfig(uri=str(Path(tmp) / "ours-bulk"), embedder=enc))
 
     def bulk(u: str, texts: list[str]) -> None:
@@ -531,7 +547,7 @@ def main(argv: list[str]) -> None:
     mode = argv[0]
     opts = json.loads(argv[2] if mode == "rss" else argv[1]) if len(argv) > 1 else {}
     if mode == "all":
-        res = run_interleaved(list(PEERS), **opts)
+        res = run_interleaved(list(opts.pop("systems", PEERS)), **opts)
     elif mode == "rss":
         res = rss_of(argv[1], **opts)
     else:

@@ -69,6 +69,14 @@ def targets(result: dict[str, Any]) -> list[list[Any]]:
         if ours and mem0:
             x = mem0 / ours
             rows.append([f"search e2e p50 >= 8x faster than Mem0 OSS ({how})", f"{x:.1f}x", x >= 8])
+        mem0_add = _g(peers, "mem0", "add", "p50_ms")
+        for name in ("ours", "ours_queued"):
+            add = _g(peers, name, "add", "p50_ms")
+            if add and mem0_add:
+                rows.append([
+                    f"add p50 ({name}) <= Mem0 OSS's ({how})", f"{add / mem0_add:.2f}x Mem0's",
+                    add <= mem0_add,
+                ])  # fmt: skip
         others = [
             _g(peers, p, "search", "p50_ms") for p in ("mem0", "langgraph", "chroma", "llamaindex")
         ]

@@ -21,7 +21,13 @@ import pytest
 
 from mem_integrations import Memory
 from mem_integrations.core.storage.recovery import RECOVERED_PREFIX, visible
-from reliability.workers import crash_writer, open_memory, queued_history_writer, read_log
+from reliability.workers import (
+    crash_writer,
+    kill_when_done,
+    open_memory,
+    queued_history_writer,
+    read_log,
+)
 
 SPAWN = mp.get_context("spawn")
 
@@ -166,20 +172,7 @@ def test_kill_with_history_still_queued(tmp_path: Path) -> None:
     the kill every acknowledged change is in the store and history is complete again, rebuilt
     by recovery (the writer committed none of it).
     """
-    uri = str(tmp_path / "store")
-    open_memory(uri).close()
-    log = tmp_path / "log.jsonl"
-    log.touch()
-    p = SPAWN.Process(target=queued_history_writer, args=(uri, str(log), 12))
-    p.start()
-    deadline = time.monotonic() + 120
-    while not any(e["op"] == "done" for e in read_log(log)) and time.monotonic() < deadline:
-        assert p.is_alive(), "the writer died before it was killed"
-        time.sleep(0.005)  # waiting for the child's progress, not for a time to pass
-    assert p.pid is not None
-    os.kill(p.pid, signal.SIGKILL)
-    p.join(timeout=60)
-    assert p.exitcode == -signal.SIGKILL
+    uri, log = kill_when_done(tmp_path, queued_history_writer, 12)
     with open_memory(uri) as m:
         got, _ = check_round(m, {}, log)  # every acknowledged change is there, nothing else
         assert len(got) == 11

@@ -13,7 +13,7 @@ import random
 import signal
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -258,3 +258,61 @@ def queued_history_writer(uri: str, log_path: str, n_adds: int) -> None:
     log.write(op="delete", ids=[second])
     log.write(op="done")
     held_back.wait()  # until killed
+
+
+def queued_add_writer(uri: str, log_path: str, n_adds: int, committed_then_deleted: bool) -> None:
+    """Queued adds acknowledged while their commit is held back, then wait to be killed.
+
+    The queue's writer thread needs the store's write lock to commit; a queued add does not.
+    Holding that lock, every add this child acknowledges is logged and none is committed when
+    the parent SIGKILLs it. With ``committed_then_deleted`` one more add is committed and
+    deleted first, and its log file is put back: the crash a moment after a commit, before
+    its file was removed, followed by a delete; the next open must not bring it back.
+    """
+    log = AckLog(log_path)
+    m = open_memory(uri, queue_adds=True)
+    m.wait_for_housekeeping()
+    if committed_then_deleted:
+        lock = m.store.write_lock
+        lock.acquire()
+        gone = m.add("a fact that is deleted later", user_id="crash", infer=False)
+        saved = {p: p.read_bytes() for p in Path(m._core.add_log.folder).glob("*.arrow")}  # type: ignore[union-attr]
+        lock.release()
+        gone_id = gone["results"][0]["id"]
+        m.delete(gone_id)  # waits for the commit, which removes the file
+        for p, data in saved.items():
+            p.write_bytes(data)
+        log.write(op="delete", ids=[gone_id])
+    m.store.write_lock.acquire()  # the writer thread cannot commit from here on
+    for i in range(n_adds):
+        res = m.add(
+            [{"role": "user", "content": f"queued add {i} {WORDS[i % len(WORDS)]}"},
+             {"role": "user", "content": f"second half {i}"}],
+            user_id="crash", infer=False,
+        )  # fmt: skip
+        log.write(op="add", ids={e["id"]: e["memory"] for e in res["results"]})
+    log.write(op="done")
+    threading.Event().wait()  # until killed
+
+
+def kill_when_done(tmp_path: Path, target: Callable[..., None], *args: Any) -> tuple[str, Path]:
+    """Run ``target(uri, log, *args)`` in a spawned child on a fresh store; SIGKILL it once
+    its acknowledgement log says ``done``. Returns the store's uri and the log."""
+    import multiprocessing as mp
+    import time
+
+    uri = str(tmp_path / "store")
+    open_memory(uri).close()
+    log = tmp_path / "log.jsonl"
+    log.touch()
+    p = mp.get_context("spawn").Process(target=target, args=(uri, str(log), *args))
+    p.start()
+    deadline = time.monotonic() + 120
+    while not any(e["op"] == "done" for e in read_log(log)) and time.monotonic() < deadline:
+        assert p.is_alive(), "the writer died before it was killed"
+        time.sleep(0.005)  # waiting for the child's progress, not for a time to pass
+    assert p.pid is not None
+    os.kill(p.pid, signal.SIGKILL)
+    p.join(timeout=60)
+    assert p.exitcode == -signal.SIGKILL
+    return uri, log

@@ -31,7 +31,6 @@ def build_cli() -> click.Group:
     """Build the click group (imports click; raises ImportError without the extra)."""
     import click
 
-
     class Group(click.Group):
         """Turns our typed errors into one-line messages with exit code 1."""
 

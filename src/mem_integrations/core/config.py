@@ -95,6 +95,22 @@ class MemoryConfig(BaseModel):
     #: batch lands, usually within milliseconds. False commits history before the call
     #: returns, so other processes read it at once: what a server's workers need.
     history_behind_writes: bool = True
+    #: an add that stores only new texts returns once its rows are logged in a small file on
+    #: local disk (~0.2 ms), and a writer thread commits what is queued in one memories commit
+    #: (``core/storage/add_log.py``). Nothing acknowledged is lost on a crash (the next open
+    #: commits what is logged), and every other call of this ``Memory`` first waits for its
+    #: queued adds, so a search after an add sees it. Other processes see a queued add once
+    #: its batch lands, milliseconds later, and ``history_behind_writes=False`` does not hold
+    #: for queued adds. Repeats take the synchronous path, unchanged. See docs/deployment.md.
+    queue_adds: bool = False
+    #: where queued adds are logged: a local folder; default ``<store>/_add_queue`` for a
+    #: store on local disk. Needed with ``queue_adds`` for a store on object storage (then
+    #: every process of that machine should name the same folder, so an open replays the
+    #: adds a crashed one left).
+    add_queue_dir: str | None = None
+    #: ``fsync`` each queued add's file (and folder) before returning: survives a power loss,
+    #: not only a process crash, for ~1-8 ms more per add. LanceDB's local commits do not sync.
+    add_queue_fsync: bool = False
     #: weights of the hybrid search: vector similarity and full-text (BM25) relevance.
     vector_weight: float = Field(default=0.8, ge=0.0, le=1.0)
     #: candidates fetched per signal before fusion, as a multiple of top_k.

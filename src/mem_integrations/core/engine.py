@@ -19,11 +19,12 @@ from .clock import Clock, SystemClock
 from .config import MemoryConfig
 from .decay import DecayEngine
 from .embeddings import Embedder, resolve_embedder
-from .errors import PartialWriteError
+from .errors import ConfigurationError, PartialWriteError
+from .storage.add_log import AddLog, Queued, log_folder, orphans
 from .storage.annotations import read_settings
 from .storage.history_queue import HistoryQueue
 from .storage.recovery import reconcile_ids
-from .storage.rows import ids_sql
+from .storage.rows import history_event, ids_sql
 from .storage.schema import memories_schema
 from .storage.store import Store
 from .storage.watermark import check, next_seq
@@ -38,6 +39,10 @@ class Engine:
     """One store's resources: config, checks, clock, embedder, LLM, tables, decay."""
 
     def __init__(self, config: MemoryConfig) -> None:
+        if config.queue_adds and log_folder(config.uri, config.add_queue_dir) is None:
+            raise ConfigurationError(
+                f"queue_adds needs add_queue_dir (a local folder) for a store at {config.uri!r}"
+            )
         self.config = config
         self.limits = config.limits
         self.check = Validator(config.limits)
@@ -65,6 +70,7 @@ class Engine:
         # housekeeping thread; history reads wait for it (``read.listing.history_events``).
         # Each background optimize checks again, so the next open has little to read.
         self._opened_seq = next_seq()  # this process's writes are stamped above it
+        self.add_log = self._open_add_log()
         self.recovery: Future[None] = self.store.background(self._recover)
         self.store.after_optimize = functools.partial(self._recover, settled_only=True)
         # ``decay`` given to this Memory wins; otherwise the store's own setting (project.update)
@@ -73,10 +79,64 @@ class Engine:
             decay = read_settings(self.store.db).get("decay") == "true"
         self.decay = DecayEngine(self.store, self.clock, config.decay_settings, decay)
 
+    def _open_add_log(self) -> AddLog | None:
+        """Commit what dead handles logged and never committed, then open this one's log."""
+        self.adopt_queued_adds()
+        folder = log_folder(self.config.uri, self.config.add_queue_dir)
+        if folder is None or not self.config.queue_adds:
+            return None
+        return AddLog(
+            folder, self._commit_logged, self.store.write_lock, fsync=self.config.add_queue_fsync
+        )
+
+    def adopt_queued_adds(self) -> None:
+        """Commit the adds logged by handles that are gone (``storage.add_log.orphans``).
+
+        Runs at every open, after each background optimize and in ``Memory.optimize``, so a
+        worker that died with adds queued is caught up by the others without a restart. Rows
+        already in the table (committed, the file not yet removed) or deleted since (the
+        deletion log names them) are not written again: nothing is resurrected.
+        """
+        folder = log_folder(self.config.uri, self.config.add_queue_dir)
+        if folder is None:
+            return
+        for _, rows in orphans(folder):
+            ids = [str(i) for i in rows.column("id").to_pylist()]
+            where = ids_sql(ids)
+            known = self._deleted(where)
+            known |= set(self.store.query(where, ["id"])["id"].to_pylist())
+            mask = [i not in known for i in ids]
+            self._commit_logged(rows.filter(mask).cast(self.schema), None)
+
+    def _commit_logged(self, rows: pa.Table, batch: list[Queued] | None) -> None:
+        """One memories commit for logged adds, then their ADD history, queued behind it.
+
+        Nothing may raise once the rows are committed (the batch would be committed again), so
+        the events are only queued, whatever ``history_behind_writes`` says: a queued add has
+        returned before its rows land anyway.
+        """
+        if rows.num_rows == 0:
+            return
+        self.store.append(rows)
+        at = {} if batch is None else {i: q.at for q in batch for i in q.rows["id"].to_pylist()}
+        cols = ["id", "memory", "actor_id", "role", "user_id", "agent_id", "run_id", "app_id"]
+        self.history_queue.submit([
+            history_event(r, "ADD", None, r["memory"], at.get(r["id"], created))
+            for r, created in zip(rows.select(cols).to_pylist(),
+                                  rows["created_at"].to_pylist(), strict=True)
+        ])  # fmt: skip
+
+    def settle_adds(self) -> None:
+        """Commit this handle's queued adds (``storage.add_log``): what every other call sees."""
+        if self.add_log is not None:
+            self.add_log.settle()
+
     def _recover(self, settled_only: bool = False) -> None:
         try:
             self.history_queue.flush()  # this process's queued events are not lost ones
             write = self.history if settled_only else self._write_recovered
+            if settled_only:
+                self.adopt_queued_adds()
             check(self.store, self.clock, write, settled_only=settled_only)
         except Exception:  # never fatal: the next open tries again
             log.warning("history recovery of %s failed", self.store.uri, exc_info=True)
@@ -98,11 +158,14 @@ class Engine:
             ids_in = ids_sql(sorted({str(e["memory_id"]) for e in events}))
             newer = f" AND seq > {self._opened_seq}"
             since = set(self.store.query(ids_in + newer, ["id"])["id"].to_pylist())
-            logged = self.store.deletions.search().where(f"memory_{ids_in}{newer}")
-            gone = logged.select(["memory_id"]).limit(None).to_arrow()["memory_id"].to_pylist()
-            since |= set(gone)
+            since |= self._deleted(ids_in + newer)
             events = [e for e in events if str(e["memory_id"]) not in since]
         self.history(events)
+
+    def _deleted(self, where: str) -> set[str]:
+        """Memory ids the deletion log holds under ``where`` (an ``id`` condition, see ids_sql)."""
+        logged = self.store.deletions.search().where(f"memory_{where}")
+        return set(logged.select(["memory_id"]).limit(None).to_arrow()["memory_id"].to_pylist())
 
     def rows(self, rows: list[dict[str, Any]]) -> pa.Table:
         """Rows as an Arrow table of the memories schema (the only shape the store takes)."""

@@ -63,14 +63,14 @@ class Memory(Writes, Reads, Annotations):
             config = MemoryConfig(**overrides)
         elif overrides:
             config = config.model_copy(update=overrides)
-        self._engine = Engine(config)
+        self._core = Engine(config)
         self.config: MemoryConfig = config
         self.limits: Limits = config.limits
-        self.clock: Clock = self._engine.clock
-        self.embedder: Embedder = self._engine.embedder
-        self.llm: Any = self._engine.llm
-        self.store: Store = self._engine.store
-        self.decay: DecayEngine = self._engine.decay
+        self.clock: Clock = self._core.clock
+        self.embedder: Embedder = self._core.embedder
+        self.llm: Any = self._core.llm
+        self.store: Store = self._core.store
+        self.decay: DecayEngine = self._core.decay
 
     # -- maintenance --------------------------------------------------------------------------
 
@@ -105,9 +105,13 @@ class Memory(Writes, Reads, Annotations):
         self.store.reset()
 
     def optimize(self) -> dict[str, Any]:
-        """Compact and re-index now; it also runs in the background (see ``optimize_every``)."""
+        """Compact and re-index now; it also runs in the background (see ``optimize_every``).
+
+        Also commits the adds that handles which died had queued (``queue_adds``).
+        """
         self.decay.flush()
         self.decay.prune()
+        self._engine.adopt_queued_adds()
         self._engine.history_queue.flush()
         self.store.optimize()
         return self.store.stats().to_dict()
@@ -136,9 +140,13 @@ class Memory(Writes, Reads, Annotations):
         """
         self.decay.close()
         try:
-            self._engine.history_queue.close()
+            if self._core.add_log is not None:
+                self._core.add_log.close()  # left for the next open if it cannot commit
         finally:
-            self.store.close()
+            try:
+                self._core.history_queue.close()
+            finally:
+                self.store.close()
 
     def __enter__(self) -> Memory:
         return self

@@ -17,8 +17,18 @@ UNSET: Any = type("Unset", (), {"__repr__": lambda self: "UNSET"})()
 class Facade:
     """Base of ``Memory``'s parts: holds the engine, validates scope arguments once."""
 
-    _engine: Engine
+    _core: Engine
     _args: ArgumentPolicy
+
+    @property
+    def _engine(self) -> Engine:
+        """The engine, once this handle's queued adds are committed (``storage.add_log``).
+
+        Every method but a queued add reaches the engine through here, so it sees every add
+        this handle acknowledged, and a delete or update can never be overtaken by one.
+        """
+        self._core.settle_adds()
+        return self._core
 
     def _scope(
         self,
@@ -28,6 +38,6 @@ class Facade:
         app_id: str | None = None,
     ) -> Scope:
         """Mem0's four scope arguments, validated into a :class:`Scope` (possibly empty)."""
-        return self._engine.check.scope(
+        return self._core.check.scope(
             user_id=user_id, agent_id=agent_id, run_id=run_id, app_id=app_id
         )

@@ -30,7 +30,8 @@ IGNORED: dict[str, str] = {
     "output_format": "there is one output format, Mem0's v1.1 dict shape",
     "version": "there is one API version",
     "api_version": "there is one API version",
-    "async_mode": "calls finish before they return (use AsyncMemory for asyncio)",
+    "async_mode": "calls finish before they return (MemoryConfig(queue_adds=True) answers an "
+    "add once it is logged on disk; use AsyncMemory for asyncio)",
     "org_id": _ONE_STORE,
     "project_id": _ONE_STORE,
     "org_name": _ONE_STORE,

@@ -100,7 +100,7 @@ class Writes(Facade):
             prompt = custom_instructions
         stamp = parse_instant(timestamp, "timestamp") if timestamp is not None else None
         return add_op.add(
-            self._engine, messages, scope, metadata=metadata, categories=categories,
+            self._core, messages, scope, metadata=metadata, categories=categories,
             expiration_date=expiration_date, infer=infer, prompt=prompt,
             custom_categories=custom_categories, timestamp=stamp, direct_import=direct_import,
         )  # fmt: skip

@@ -51,5 +51,3 @@ def like_pattern(value: str) -> str:
     """A quoted ``%value%`` pattern with LIKE's wildcards escaped (for ESCAPE backslash)."""
     escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return sql_string(f"%{escaped}%")
-
-

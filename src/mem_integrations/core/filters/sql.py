@@ -166,4 +166,3 @@ def _meta_sql(key: str, op: str, value: Any) -> str:
             expr = f"{subject} {CMP[op]} {literal}"
     # Lance's planner rejects a bare CASE at the top of a predicate; coalesce wraps it.
     return f"coalesce({expr}, false)"
-

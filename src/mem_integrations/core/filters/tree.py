@@ -113,8 +113,6 @@ class _Budget:
     leaves: int = 0
 
 
-
-
 def parse_filters(filters: Mapping[str, Any] | None) -> Node | None:
     """Validate a Mem0 v2 filter into a tree; ``None`` or ``{}`` means no filter."""
     if filters is None:
@@ -375,5 +373,3 @@ def scope_values(node: Node | None) -> dict[str, set[str]]:
             values = (cur.value,) if cur.op == "eq" else cur.value
             found.setdefault(cur.field, set()).update(values)
     return found
-
-

@@ -58,9 +58,7 @@ def get_rows(
     sql = ids_sql(memory_ids) + scope_sql(scope)
     if not show_expired:
         sql += f" AND {live_sql(engine.clock.now())}"
-    rows = {
-        r["id"]: r for r in engine.store.query(sql, [*RECORD_COLUMNS, "vector"]).to_pylist()
-    }
+    rows = {r["id"]: r for r in engine.store.query(sql, [*RECORD_COLUMNS, "vector"]).to_pylist()}
     missing = [m for m in memory_ids if m not in rows]
     if missing:
         raise MemoryNotFoundError(f"no memory with id {missing[0]!r} in this scope")

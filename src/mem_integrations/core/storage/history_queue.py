@@ -40,12 +40,13 @@ import atexit
 import logging
 import threading
 import weakref
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ..errors import PartialWriteError
 
-__all__ = ["MAX_RETRY_S", "HistoryQueue"]
+__all__ = ["MAX_RETRY_S", "HistoryQueue", "WriteBehind"]
 
 log = logging.getLogger(__name__)
 
@@ -56,26 +57,33 @@ _FIRST_RETRY_S = 0.05
 _IDLE_S = 2.0
 _KIND = {"ADD": "added", "UPDATE": "updated", "DELETE": "deleted", "EXPIRE": "deleted"}
 
-_LIVE: weakref.WeakSet[HistoryQueue] = weakref.WeakSet()
+T = TypeVar("T")
+
+_LIVE: weakref.WeakSet[WriteBehind[Any]] = weakref.WeakSet()
 
 
-class HistoryQueue:
-    """History events of committed writes, waiting for their (group) commit.
+class WriteBehind(ABC, Generic[T]):
+    """Items of calls that have returned, waiting for their (group) commit on a thread.
 
-    ``write`` commits a list of events in one history commit (``Store.add_history``).
+    ``write`` commits a list of items in one commit. The same machinery serves history events
+    (:class:`HistoryQueue`) and logged adds (``storage.add_log``); a subclass says, in
+    :meth:`unwritten`, what a failed flush means for its items.
     """
 
-    def __init__(self, write: Callable[[list[dict[str, Any]]], None]) -> None:
+    #: the writer thread's name
+    thread_name = "mem-write-behind"
+
+    def __init__(self, write: Callable[[list[T]], None]) -> None:
         self._write = write
         self._cond = threading.Condition()
-        self._pending: list[dict[str, Any]] = []
+        self._pending: list[T] = []
         self._writing = False  # a batch is being committed (by the thread or a flush)
         self._thread: threading.Thread | None = None
         self._closed = False
         _LIVE.add(self)
 
-    def submit(self, events: Sequence[dict[str, Any]]) -> None:
-        """Queue the events of a write whose memories commit has landed; never blocks on I/O."""
+    def submit(self, events: Sequence[T]) -> None:
+        """Queue the items of a call that is about to return; never blocks on I/O."""
         if not events:
             return
         with self._cond:
@@ -83,7 +91,7 @@ class HistoryQueue:
                 self._pending.extend(events)
                 if self._thread is None:
                     self._thread = threading.Thread(
-                        target=self._run, name="mem-history", daemon=True
+                        target=self._run, name=self.thread_name, daemon=True
                     )
                     self._thread.start()
                 self._cond.notify_all()
@@ -96,7 +104,7 @@ class HistoryQueue:
         with self._cond:
             return len(self._pending)
 
-    def flush(self, mine: Sequence[dict[str, Any]] = ()) -> None:
+    def flush(self, mine: Sequence[T] = ()) -> None:
         """Commit what is queued, in this thread; raise ``PartialWriteError`` if that fails.
 
         A batch the thread is committing is waited for first. On failure the events stay
@@ -121,14 +129,18 @@ class HistoryQueue:
                 self._writing = False
                 self._cond.notify_all()
             if own:
-                raise _unwritten([e for e in batch if id(e) in own], exc, own=True) from exc
-            raise _unwritten(batch, exc, own=False) from exc
+                raise self.unwritten([e for e in batch if id(e) in own], exc, own=True) from exc
+            raise self.unwritten(batch, exc, own=False) from exc
         with self._cond:
             self._writing = False
             self._cond.notify_all()
 
+    @abstractmethod
+    def unwritten(self, batch: list[T], exc: Exception, *, own: bool) -> Exception:
+        """The error a flush raises when ``batch`` could not be committed (still queued)."""
+
     def close(self) -> None:
-        """Flush, then stop the thread; later events are written in the caller's thread.
+        """Flush, then stop the thread; later items are written in the caller's thread.
 
         If the flush fails, its error is raised and the events it could not write are
         dropped here: the next open of the store writes them, marked recovered.
@@ -168,10 +180,27 @@ class HistoryQueue:
                 if error is not None:
                     self._pending[:0] = batch
                     retry = min(max(2 * retry, _FIRST_RETRY_S), MAX_RETRY_S)
-                    log.warning("history commit failed, retrying in %.2fs: %s", retry, error)
+                    log.warning(
+                        "%s commit failed, retrying in %.2fs: %s", self.thread_name, retry, error
+                    )
                 else:
                     retry = 0.0
                 self._cond.notify_all()
+
+
+class HistoryQueue(WriteBehind[dict[str, Any]]):
+    """History events of committed writes, waiting for their (group) commit.
+
+    ``write`` commits a list of events in one history commit (``Store.add_history``).
+    """
+
+    thread_name = "mem-history"
+
+    def unwritten(
+        self, batch: list[dict[str, Any]], exc: Exception, *, own: bool
+    ) -> PartialWriteError:
+        """Names the memories whose events are still queued (all, or only the caller's)."""
+        return _unwritten(batch, exc, own=own)
 
 
 def _unwritten(batch: list[dict[str, Any]], exc: Exception, *, own: bool) -> PartialWriteError:
@@ -199,9 +228,12 @@ def _unwritten(batch: list[dict[str, Any]], exc: Exception, *, own: bool) -> Par
 
 @atexit.register
 def _flush_all() -> None:
-    """Commit what is still queued when the interpreter exits (best effort: logged)."""
-    for queue in list(_LIVE):
+    """Commit what is still queued when the interpreter exits (best effort: logged).
+
+    History queues go last: committing queued adds queues their ADD events.
+    """
+    for queue in sorted(_LIVE, key=lambda q: isinstance(q, HistoryQueue)):
         try:
             queue.flush()
         except Exception:
-            log.warning("history events left unwritten at exit", exc_info=True)
+            log.warning("%s: items left unwritten at exit", queue.thread_name, exc_info=True)

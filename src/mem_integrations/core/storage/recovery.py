@@ -160,9 +160,7 @@ def _suspects(rows: pa.Table, events: pa.Table) -> set[str]:
     counts = last.group_by("memory_id").aggregate([("event", "count")])
     tied = counts.filter(pc.greater(counts["event_count"], 1))["memory_id"]
     live = last.filter(pc.is_in(last["event"], value_set=pa.array(list(_LIVE))))
-    joined = rows.join(
-        live.select(["memory_id", "new_memory"]), keys="id", right_keys="memory_id"
-    )
+    joined = rows.join(live.select(["memory_id", "new_memory"]), keys="id", right_keys="memory_id")
     same = pc.fill_null(pc.equal(joined["memory"], joined["new_memory"]), False)
     agreed = joined.filter(same)["id"]
     out = set(rows.filter(pc.invert(pc.is_in(rows["id"], value_set=agreed)))["id"].to_pylist())
@@ -204,9 +202,7 @@ def reconcile_since(
     return reconcile_ids(memories, history, clock, ids)
 
 
-def reconcile_ids(
-    memories: Any, history: Any, clock: Clock, ids: set[str]
-) -> list[dict[str, Any]]:
+def reconcile_ids(memories: Any, history: Any, clock: Clock, ids: set[str]) -> list[dict[str, Any]]:
     """The exact check of ``ids``: their history is read before their rows, by id chunks."""
     chunks = [sorted(ids)[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
     by_id: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}

@@ -200,10 +200,12 @@ def write_meta(db: Any, values: dict[str, str]) -> None:
         [{"key": k, "value": v} for k, v in values.items()], schema=META_SCHEMA
     )
     retry_on_conflict(
-        lambda: table.merge_insert("key")
-        .when_matched_update_all()
-        .when_not_matched_insert_all()
-        .execute(data),
+        lambda: (
+            table.merge_insert("key")
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute(data)
+        ),
         "stamping the store",
     )
 

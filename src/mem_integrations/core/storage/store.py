@@ -160,11 +160,12 @@ class Store:
         if rows.num_rows == 0:
             return
         rows = stamp(rows, next_seq())  # recovery finds the rows written since its last check
-        result = retry_on_conflict(lambda: self.memories.add(rows), "append")
-        version = int(result.version)
-        self.scopes.appended(version, rows)
-        self._ensure_indexes()
-        self._after_commit(version, rows)
+        with self.seen.appending():  # until ``_after_commit`` has told ``seen`` the version
+            result = retry_on_conflict(lambda: self.memories.add(rows), "append")
+            version = int(result.version)
+            self.scopes.appended(version, rows)
+            self._ensure_indexes()
+            self._after_commit(version, rows)
 
     def upsert(self, rows: pa.Table) -> None:
         """Replace whole rows by id in one commit (used by update and batch_update)."""
@@ -354,4 +355,3 @@ class Store:
         self.search.close()
         self._reader.close()
         self.scopes.clear()
-

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,7 @@ from ..messages import Message, importable_messages, normalize_messages, storabl
 from ..read.search import search_hits
 from ..read.select import fetch
 from ..records import AddEvent, AddResult, Scope, SearchHit
+from ..storage.add_log import AddLog
 from ..storage.rows import RECORD_COLUMNS, content_hash, history_event, ids_sql
 from ..storage.seen_hashes import SCOPE_COLUMNS
 from .chatter import chatter_reason
@@ -79,6 +81,7 @@ def add(
     cats = engine.check.categories(categories)
     expires = parse_expiration(expiration_date)
     if engine.llm is not None and infer and not direct_import:
+        engine.settle_adds()  # the planner reads the scope: with this handle's queued adds
         ops = plan_with_llm(
             _Planner(engine), msgs, scope, prompt=prompt, custom_categories=custom_categories
         )
@@ -281,11 +284,23 @@ def _append_new(
     history: list[dict[str, Any]],
     done: dict[str, list[str]],
 ) -> list[AddEvent]:
-    """Check for duplicates and append the new rows, atomically within this process."""
+    """Check for duplicates and append the new rows, atomically within this process.
+
+    With ``queue_adds`` new texts are only logged (``storage.add_log``) and committed behind
+    the call; a repeat of a stored or queued text waits for the queue, then goes the plain
+    way below, so the duplicate rules are the same either way.
+    """
+    queue = engine.add_log
+    if queue is not None and not new.rewritten:
+        queued = _queue_new(engine, queue, adds, vectors, scope, new, now)
+        if queued is not None:
+            done["added"] = [e.id for e in queued if e.id and e.event == "ADD"]
+            return queued
+        queue.settle_all()  # the repeat may be queued by another handle of this process
     events: list[AddEvent] = []
     rows: list[dict[str, Any]] = []
     enriched: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (stored, with the repeat's)
-    with engine.store.write_lock:
+    with engine.store.write_lock, queue.lock if queue is not None else nullcontext():
         existing = _existing(engine, list({content_hash(t) for t in vectors}), scope, now)
         for op in adds:
             assert op.text is not None
@@ -301,14 +316,7 @@ def _append_new(
                     enriched.append((old, {**more, "updated_at": now}))
                 existing[h] = {"id": old["id"]}  # a second repeat in this call changes nothing
                 continue
-            row = {
-                "id": str(uuid.uuid4()), "memory": op.text, "hash": h,
-                "vector": vectors[op.text], **scope.model_dump(), "actor_id": op.actor_id,
-                "role": op.role,
-                "categories": list(dict.fromkeys([*new.cats, *(op.categories or ())])),
-                "metadata": new.meta, "created_at": new.stamp, "updated_at": new.stamp,
-                "expires_at": new.expires,
-            }  # fmt: skip
+            row = _new_row(op, vectors, scope, new)
             existing[h] = {"id": row["id"]}
             rows.append(row)
             events.append(AddEvent(id=row["id"], memory=op.text, event="ADD"))
@@ -326,4 +334,51 @@ def _append_new(
                                previous_memory=old["memory"]))  # fmt: skip
         history.append(history_event(old, "UPDATE", old["memory"], old["memory"], now))
         done["updated"].append(old["id"])
+    return events
+
+
+def _new_row(
+    op: Operation, vectors: Mapping[str, Any], scope: Scope, new: _NewRows
+) -> dict[str, Any]:
+    assert op.text is not None
+    return {
+        "id": str(uuid.uuid4()), "memory": op.text, "hash": content_hash(op.text),
+        "vector": vectors[op.text], **scope.model_dump(), "actor_id": op.actor_id,
+        "role": op.role, "categories": list(dict.fromkeys([*new.cats, *(op.categories or ())])),
+        "metadata": new.meta, "created_at": new.stamp, "updated_at": new.stamp,
+        "expires_at": new.expires,
+    }  # fmt: skip
+
+
+def _queue_new(
+    engine: Engine,
+    queue: AddLog,
+    adds: Sequence[Operation],
+    vectors: Mapping[str, Any],
+    scope: Scope,
+    new: _NewRows,
+    now: datetime,
+) -> list[AddEvent] | None:
+    """Log the call's texts if all are new to the scope (stored or queued), else None.
+
+    Holds only the log's lock, not the store's: the writer may commit meanwhile, and a text
+    is either still queued (``queue.holds``) or already in the table (``_existing``).
+    """
+    texts = list(dict.fromkeys(op.text for op in adds if op.text))
+    hashes = [content_hash(t) for t in texts]
+    key = tuple(scope.model_dump().values())
+    with queue.lock:
+        if queue.holds(key, hashes) or _existing(engine, hashes, scope, now):
+            return None
+        rows: dict[str, dict[str, Any]] = {}
+        events: list[AddEvent] = []
+        for op in adds:
+            assert op.text is not None
+            if op.text in rows:  # a repeat within the call, as the plain path reports it
+                events.append(AddEvent(id=rows[op.text]["id"], memory=op.text, event="NONE"))
+                continue
+            rows[op.text] = _new_row(op, vectors, scope, new)
+            events.append(AddEvent(id=rows[op.text]["id"], memory=op.text, event="ADD"))
+        if rows:
+            queue.submit(engine.rows(list(rows.values())), key, hashes, now)
     return events
