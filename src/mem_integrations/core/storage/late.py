@@ -24,24 +24,39 @@ again in one step rather than guess a record from a later version.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from ..clock import utc
 from ..errors import StoreError
 from .reader import SearchReader
 from .rows import candidates, ids_sql
 
-__all__ = ["RANK_COLUMNS", "LateRecords", "VersionGone"]
+__all__ = ["RANK_COLUMNS", "LateRecords", "VersionGone", "expired"]
 
-#: What ranking reads from a candidate (``read.ranking.fuse``, ``explain``): the rest waits.
-RANK_COLUMNS = ["id", "vector"]
+#: What ranking reads from a candidate (``read.ranking.fuse``, ``explain``), and its expiry
+#: (checked on the candidates, not in the query's filter: ``storage.search``): the rest waits.
+RANK_COLUMNS = ["id", "vector", "expires_at"]
 
 _ROW_ID = "_rowid"
 
 
 class VersionGone(StoreError):
     """The version a cold search ranked can no longer be read: search again in one step."""
+
+
+def expired(table: pa.Table, now: datetime | None) -> bool:
+    """Whether a query result holds a row expired at ``now`` (the rule of ``expiry.live_sql``)."""
+    if now is None or table.num_rows == 0:
+        return False
+    column = table.column("expires_at")
+    if column.null_count == len(column):
+        return False
+    cutoff = pa.scalar(utc(now), type=column.type)
+    return bool(pc.any(pc.less_equal(column, cutoff)).as_py())
 
 
 class LateRecords:
