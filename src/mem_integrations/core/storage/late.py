@@ -6,7 +6,9 @@ two x ``pool`` candidates and keeps ``top_k`` (3 x ``top_k`` with decay); select
 record columns in its two queries cost 15-18 ms more than selecting only what ranking reads
 (measured at 1M memories, a pair ~40 ms), while one take of the kept rows' full columns costs
 ~3-9 ms. So the queries return ``id``, ``vector``, the score and Lance's row id, and
-``rows.materialize`` fetches the rest for the rows it converts, in one take.
+``rows.materialize`` fetches the rest for the rows it converts, in one take. (Since then
+the vector query returns every column of its head, ``storage.search``: a take is left for
+the rows kept from the full-text list alone, and for searches whose head did not suffice.)
 
 Consistency: the two queries and the take run on one handle fixed at the version the search
 started at (``SearchReader.at``). Row ids are row addresses: a compaction committed between

@@ -13,8 +13,9 @@ searched again while still remembered as missed is read on a background thread, 
 caller never waits for a scope read there (one read at a time, and at most one waiting: a
 scope asked for meanwhile is asked for again at its next search). The price is that a cold
 search in a large store ranks its text matches with the whole table's BM25 statistics, as
-scopes over the budget always have, instead of the scope's own. Its two queries select only
-what ranking reads; the records of the rows kept are fetched afterwards (``storage.late``).
+scopes over the budget always have, instead of the scope's own. Its full-text query selects
+only what ranking reads, its vector query every column of its few nearest rows (the head,
+``Searcher._cold``); the records of other rows kept are fetched afterwards (``storage.late``).
 """
 
 from __future__ import annotations
@@ -211,7 +212,7 @@ class Searcher:
             # If the full-text index is created here (``_text``), the text query reads the
             # version that commit made: the index moves no row, so row ids are still valid.
             vec, fts = await asyncio.gather(
-                self._reader.vector(table, vector, where, head or limit, vcols, True),
+                self._reader.vector(table, vector, where, head or limit, vcols, not head),
                 self._text(table, text, where, limit, late.RANK_COLUMNS, True),
             )
             if live is None or where == live or not (expired(vec, now) or expired(fts, now)):
