@@ -12,7 +12,7 @@ import resource
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -215,11 +215,18 @@ def memory_rows(
     vectors: FloatMatrix,
     users: Sequence[str],
     now: datetime,
+    step: timedelta = timedelta(milliseconds=1),
 ) -> pa.Table:
-    """Rows in the store's own schema, for bulk fills that bypass per-call validation."""
+    """Rows in the store's own schema, for bulk fills that bypass per-call validation.
+
+    Row ``j`` is stamped ``now + j * step``: memories written through the API each carry the
+    instant of their add, and one instant for a whole million-row fill is a column no real
+    store has, which Lance stores as a constant page whose random reads cost more (a take of
+    10 rows from a 500k-row constant timestamp page: 1.9 ms vs 0.5 ms for distinct stamps).
+    """
     n = len(texts)
     dim = vectors.shape[1]
-    ts = pa.array([now] * n, type=pa.timestamp("us", tz="UTC"))
+    ts = pa.array([now + j * step for j in range(n)], type=pa.timestamp("us", tz="UTC"))
     cols: dict[str, pa.Array] = {
         "id": pa.array([str(uuid.uuid4()) for _ in range(n)]),
         "memory": pa.array(list(texts)),

@@ -113,13 +113,14 @@ def fill_both(
     m = Memory(MemoryConfig(uri=ours_uri, embedder=embedder()))
     m.wait_for_housekeeping()
     raw = None if raw_uri is None else RawLance(raw_uri)
-    now = datetime.now(UTC)
     n = len(users)
+    step = timedelta(milliseconds=1)
+    start = datetime.now(UTC) - n * step  # one add per millisecond, up to now
     schema = m.store.memories.schema
     hist_schema = m.store.history.schema
     for a, b in chunks(n, chunk):
         texts = synthetic_texts(b - a, seed=seed + a, start=a)
-        rows = memory_rows(schema, texts, fast.array(texts), users[a:b], now)
+        rows = memory_rows(schema, texts, fast.array(texts), users[a:b], start + a * step, step)
         m.store.append(rows)
         m.store.history.add(history_rows(hist_schema, rows))
         if raw is not None:

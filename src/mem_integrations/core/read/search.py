@@ -57,6 +57,43 @@ def _explained(
     return out
 
 
+#: Room for float rounding between LanceDB's cosine order and numpy's similarities.
+_SIM_EPS = 1e-4
+#: How far from 1 a vector's norm may be for cosine and dot product to order alike.
+_UNIT_EPS = 1e-3
+
+
+def _head_suffices(
+    engine: Engine,
+    qvec: npt.NDArray[np.float32],
+    by_vector: Sequence[Mapping[str, Any]],
+    kept: Sequence[tuple[Mapping[str, Any], float]],
+    head: int,
+    keep: int,
+    threshold: float | None,
+) -> bool:
+    """Whether the vector rows past a search's ``head`` could change what it keeps.
+
+    A vector candidate that is not a text candidate scores ``vector_weight x similarity``
+    (``fuse``: no BM25), so a row past the head scores at most that with the head's lowest
+    similarity; text candidates carry their own vectors and are all ranked. The head
+    suffices when the last row kept scores above that bound (or ``threshold`` drops it).
+    The bound needs unit vectors (LanceDB orders by cosine, ``fuse`` scores the dot
+    product): every default embedder normalises; a query that is not a unit vector gets
+    no head, and a head that does not suffice is searched again with the whole pool.
+    """
+    if len(by_vector) != head:
+        return True  # fewer: every row the query could return; more: not cut (``scope_index``)
+    mat = np.asarray([r["vector"] for r in by_vector], dtype=np.float32)
+    if np.abs(np.linalg.norm(mat, axis=1) - 1.0).max() > _UNIT_EPS:
+        return False
+    lowest = float((mat @ qvec.astype(np.float32)).min())
+    bound = engine.config.vector_weight * min(1.0, max(0.0, lowest + _SIM_EPS))
+    if threshold is not None and threshold > bound:
+        return True
+    return len(kept) == keep and kept[-1][1] > bound
+
+
 def search_hits(
     engine: Engine,
     query: str,
@@ -93,20 +130,29 @@ def search_hits(
         pool = max(pool, 3 * k)
     qvec = embed_query_checked(engine.embedder, text)
     cols = [*RECORD_COLUMNS, "vector"]
-    for fetch_later in (True, False):
+    keep = 3 * k if use_decay else k
+    # Build records only for what can be returned: top_k, or with decay the 3 x top_k
+    # most relevant candidates, which decay reorders before truncating to top_k.
+    unit = abs(float(np.linalg.norm(qvec)) - 1.0) <= _UNIT_EPS  # else see ``_head_suffices``
+    head = 2 * keep if 2 * keep < pool and unit else None
+    plans = [(head, True), (None, True), (None, False)]  # (head, fetch_later)
+    plan = 0 if head else 1
+    while True:
+        head, fetch_later = plans[plan]
         by_vector, by_text = engine.store.scoped_search(
             qvec, text, scope_where, now, pool, cols, None if filters else scope.as_dict(),
-            fetch_later=fetch_later)  # fmt: skip
+            fetch_later=fetch_later, head=head)  # fmt: skip
         ranked = fuse(qvec, by_vector, by_text, engine.config.vector_weight)
         kept = [(row, rel) for row, rel in ranked if threshold is None or rel >= threshold]
-        # Build records only for what can be returned: top_k, or with decay the 3 x top_k
-        # most relevant candidates, which decay reorders before truncating to top_k.
-        kept = kept[: 3 * k if use_decay else k]
+        kept = kept[:keep]
+        if head and not _head_suffices(engine, qvec, by_vector, kept, head, keep, threshold):
+            plan = 1  # a row past the head could rank: search again with the whole pool
+            continue
         try:
             rows = materialize([row for row, _ in kept])
             break
         except VersionGone:  # the version ranked was cleaned up: search again, in one step
-            continue
+            plan = 2
     hits = [
         SearchHit(**record_fields(row), score=rel, relevance=rel)
         for row, (_, rel) in zip(rows, kept, strict=True)

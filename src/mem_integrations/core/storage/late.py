@@ -6,7 +6,9 @@ two x ``pool`` candidates and keeps ``top_k`` (3 x ``top_k`` with decay); select
 record columns in its two queries cost 15-18 ms more than selecting only what ranking reads
 (measured at 1M memories, a pair ~40 ms), while one take of the kept rows' full columns costs
 ~3-9 ms. So the queries return ``id``, ``vector``, the score and Lance's row id, and
-``rows.materialize`` fetches the rest for the rows it converts, in one take.
+``rows.materialize`` fetches the rest for the rows it converts, in one take. (Since then
+the vector query returns every column of its head, ``storage.search``: a take is left for
+the rows kept from the full-text list alone, and for searches whose head did not suffice.)
 
 Consistency: the two queries and the take run on one handle fixed at the version the search
 started at (``SearchReader.at``). Row ids are row addresses: a compaction committed between
@@ -24,24 +26,39 @@ again in one step rather than guess a record from a later version.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from ..clock import utc
 from ..errors import StoreError
 from .reader import SearchReader
 from .rows import candidates, ids_sql
 
-__all__ = ["RANK_COLUMNS", "LateRecords", "VersionGone"]
+__all__ = ["RANK_COLUMNS", "LateRecords", "VersionGone", "expired"]
 
-#: What ranking reads from a candidate (``read.ranking.fuse``, ``explain``): the rest waits.
-RANK_COLUMNS = ["id", "vector"]
+#: What ranking reads from a candidate (``read.ranking.fuse``, ``explain``), and its expiry
+#: (checked on the candidates, not in the query's filter: ``storage.search``): the rest waits.
+RANK_COLUMNS = ["id", "vector", "expires_at"]
 
 _ROW_ID = "_rowid"
 
 
 class VersionGone(StoreError):
     """The version a cold search ranked can no longer be read: search again in one step."""
+
+
+def expired(table: pa.Table, now: datetime | None) -> bool:
+    """Whether a query result holds a row expired at ``now`` (the rule of ``expiry.live_sql``)."""
+    if now is None or table.num_rows == 0:
+        return False
+    column = table.column("expires_at")
+    if column.null_count == len(column):
+        return False
+    cutoff = pa.scalar(utc(now), type=column.type)
+    return bool(pc.any(pc.less_equal(column, cutoff)).as_py())
 
 
 class LateRecords:
