@@ -230,18 +230,23 @@ def dedup_threads(m: Memory | list[Memory], threads: int, texts: int) -> Counter
     return Counter(e["event"] for e in found)
 
 
-def test_four_threads_adding_the_same_texts_store_each_once(tmp_path: Path) -> None:
-    m = open_real_clock(str(tmp_path / "s"))
+@pytest.mark.parametrize("queued", [False, True], ids=["commit", "queue_adds"])
+def test_four_threads_adding_the_same_texts_store_each_once(tmp_path: Path, queued: bool) -> None:
+    m = open_real_clock(str(tmp_path / "s"), queue_adds=queued)
     counts = dedup_threads(m, 4, 20)
     assert counts == Counter({"ADD": 20, "NONE": 60})
+    m.wait_for_housekeeping()  # queued adds committed
     assert m.store.memories.count_rows() == 20
     m.close()
 
 
-def test_two_handles_in_one_process_dedup_too(tmp_path: Path) -> None:
-    handles = [open_real_clock(str(tmp_path / "s")) for _ in range(2)]
+@pytest.mark.parametrize("queued", [False, True], ids=["commit", "queue_adds"])
+def test_two_handles_in_one_process_dedup_too(tmp_path: Path, queued: bool) -> None:
+    handles = [open_real_clock(str(tmp_path / "s"), queue_adds=queued) for _ in range(2)]
     counts = dedup_threads(handles, 2, 20)
     assert counts == Counter({"ADD": 20, "NONE": 20})
+    for h in handles:
+        h.wait_for_housekeeping()
     assert handles[0].store.memories.count_rows() == 20
     for h in handles:
         h.close()
