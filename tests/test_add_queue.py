@@ -16,6 +16,7 @@ import pytest
 
 from mem_integrations import Memory, MemoryConfig
 from mem_integrations.core.errors import ConfigurationError, PartialWriteError, StoreError
+from mem_integrations.core.storage.store import Store
 from mem_integrations.testing import HashEmbedder
 from reliability.workers import kill_when_done, open_memory, queued_add_writer, read_log
 
@@ -124,16 +125,14 @@ def test_a_crash_loses_no_acknowledged_add_and_resurrects_no_deleted_one(
 
 
 def test_a_file_cut_short_by_a_crash_was_never_acknowledged(tmp_path: Path) -> None:
-    m = _open(tmp_path / "s", queue_adds=True)
-    with m.store.write_lock:
-        m.add("acknowledged", user_id="u", infer=False)
-        folder = next((tmp_path / "s" / "_add_queue").iterdir())
-        (folder / "000000000099.tmp").write_bytes(b"ARROW1\x00\x00 cut")  # died mid-write
-        os.close(m._core.add_log._lock_fd)  # type: ignore[union-attr]  # as a crash lets go
-        reopened = _open(tmp_path / "s")
-        assert [r["memory"] for r in reopened.get_all(user_id="u")["results"]] == ["acknowledged"]
-        assert not folder.exists()
-        reopened.close()
+    uri, log = kill_when_done(tmp_path, queued_add_writer, 1, False)  # died with 1 add queued
+    acked = {i: t for e in read_log(log) if e["op"] == "add" for i, t in e["ids"].items()}
+    folder = next((Path(uri) / "_add_queue").iterdir())
+    (folder / "000000000099.tmp").write_bytes(b"ARROW1\x00\x00 cut")  # died mid-write
+    m = open_memory(uri)
+    assert {r["id"]: r["memory"] for r in m.get_all(user_id="crash")["results"]} == acked
+    assert not folder.exists()
+    m.close()
 
 
 def test_an_add_during_an_own_append_does_not_read_the_table_back(
@@ -170,17 +169,14 @@ def test_an_add_during_an_own_append_does_not_read_the_table_back(
 def test_a_live_handle_adopts_a_dead_handles_queued_adds_without_reopening(
     tmp_path: Path,
 ) -> None:
-    live = _open(tmp_path / "s")
-    dead = _open(tmp_path / "s", queue_adds=True)
-    with dead.store.write_lock:
-        dead.add("queued by a worker that died", user_id="u", infer=False)
-        os.close(dead._core.add_log._lock_fd)  # type: ignore[union-attr]  # as a crash lets go
-        assert live.get_all(user_id="u")["results"] == []
-        live.optimize()  # also runs after each background optimize
-    assert [r["memory"] for r in live.get_all(user_id="u")["results"]] == [
-        "queued by a worker that died"
-    ]
-    assert list((tmp_path / "s" / "_add_queue").iterdir()) == []
+    live = _open(tmp_path / "store")
+    uri, log = kill_when_done(tmp_path, queued_add_writer, 1, False)  # died with 1 add queued
+    acked = {i: t for e in read_log(log) if e["op"] == "add" for i, t in e["ids"].items()}
+    assert live.get_all(user_id="crash")["results"] == []
+    live.optimize()  # also runs after each background optimize
+    got = {r["id"]: r["memory"] for r in live.get_all(user_id="crash")["results"]}
+    assert got == acked and len(acked) == 2
+    assert list((Path(uri) / "_add_queue").iterdir()) == []
     live.close()
 
 
@@ -272,4 +268,23 @@ def test_a_commit_that_fails_keeps_the_adds_queued_and_the_next_call_lands_them(
     monkeypatch.setattr(m.store, "append", real)
     assert [r["id"] for r in m.get_all(user_id="u")["results"]] == [mid]
     assert [e["event"] for e in m.history(mid)] == ["ADD"]
+    m.close()
+
+
+def test_a_store_that_cannot_take_a_dead_handles_adds_still_opens_and_takes_them_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uri, log = kill_when_done(tmp_path, queued_add_writer, 1, False)  # died with 1 add queued
+    real = Store.append
+
+    def full(self: Store, rows: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Store, "append", full)
+    m = open_memory(uri)  # opens for reads; the file stays for later
+    assert m.get_all(user_id="crash")["results"] == []
+    assert len(list((Path(uri) / "_add_queue").glob("*/*.arrow"))) == 1
+    monkeypatch.setattr(Store, "append", real)
+    m.optimize()
+    assert len(m.get_all(user_id="crash")["results"]) == 2
     m.close()

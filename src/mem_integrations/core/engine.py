@@ -80,8 +80,17 @@ class Engine:
         self.decay = DecayEngine(self.store, self.clock, config.decay_settings, decay)
 
     def _open_add_log(self) -> AddLog | None:
-        """Commit what dead handles logged and never committed, then open this one's log."""
-        self.adopt_queued_adds()
+        """Commit what dead handles logged and never committed, then open this one's log.
+
+        A store that cannot take them now (full disk, read-only mount) still opens, for
+        reads: the files stay, and the next open or optimize commits them.
+        """
+        try:
+            self.adopt_queued_adds()
+        except Exception as exc:
+            log.warning(
+                "queued adds of a closed handle left for later in %s: %s", self.config.uri, exc
+            )
         folder = log_folder(self.config.uri, self.config.add_queue_dir)
         if folder is None or not self.config.queue_adds:
             return None
