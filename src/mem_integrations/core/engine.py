@@ -26,6 +26,7 @@ from .storage.history_queue import HistoryQueue
 from .storage.recovery import reconcile_ids
 from .storage.rows import history_event, ids_sql
 from .storage.schema import memories_schema
+from .storage.seen_hashes import SCOPE_COLUMNS
 from .storage.store import Store
 from .storage.watermark import check, next_seq
 from .validation import Validator
@@ -39,7 +40,9 @@ class Engine:
     """One store's resources: config, checks, clock, embedder, LLM, tables, decay."""
 
     def __init__(self, config: MemoryConfig) -> None:
-        if config.queue_adds and log_folder(config.uri, config.add_queue_dir) is None:
+        #: where queued adds are logged (``storage.add_log``), None when nowhere can be
+        self._queue_folder = log_folder(config.uri, config.add_queue_dir)
+        if config.queue_adds and self._queue_folder is None:
             raise ConfigurationError(
                 f"queue_adds needs add_queue_dir (a local folder) for a store at {config.uri!r}"
             )
@@ -91,11 +94,13 @@ class Engine:
             log.warning(
                 "queued adds of a closed handle left for later in %s: %s", self.config.uri, exc
             )
-        folder = log_folder(self.config.uri, self.config.add_queue_dir)
-        if folder is None or not self.config.queue_adds:
+        if self._queue_folder is None or not self.config.queue_adds:
             return None
         return AddLog(
-            folder, self._commit_logged, self.store.write_lock, fsync=self.config.add_queue_fsync
+            self._queue_folder,
+            self._commit_logged,
+            self.store.write_lock,
+            fsync=self.config.add_queue_fsync,
         )
 
     def adopt_queued_adds(self) -> None:
@@ -106,10 +111,9 @@ class Engine:
         already in the table (committed, the file not yet removed) or deleted since (the
         deletion log names them) are not written again: nothing is resurrected.
         """
-        folder = log_folder(self.config.uri, self.config.add_queue_dir)
-        if folder is None:
+        if self._queue_folder is None:
             return
-        for _, rows in orphans(folder):
+        for _, rows in orphans(self._queue_folder):
             ids = [str(i) for i in rows.column("id").to_pylist()]
             where = ids_sql(ids)
             known = self._deleted(where)
@@ -128,11 +132,10 @@ class Engine:
             return
         self.store.append(rows)
         at = {} if batch is None else {i: q.at for q in batch for i in q.rows["id"].to_pylist()}
-        cols = ["id", "memory", "actor_id", "role", "user_id", "agent_id", "run_id", "app_id"]
+        cols = ["id", "memory", "actor_id", "role", "created_at", *SCOPE_COLUMNS]
         self.history_queue.submit([
-            history_event(r, "ADD", None, r["memory"], at.get(r["id"], created))
-            for r, created in zip(rows.select(cols).to_pylist(),
-                                  rows["created_at"].to_pylist(), strict=True)
+            history_event(r, "ADD", None, r["memory"], at.get(r["id"], r["created_at"]))
+            for r in rows.select(cols).to_pylist()
         ])  # fmt: skip
 
     def settle_adds(self) -> None:

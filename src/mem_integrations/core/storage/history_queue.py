@@ -142,8 +142,9 @@ class WriteBehind(ABC, Generic[T]):
     def close(self) -> None:
         """Flush, then stop the thread; later items are written in the caller's thread.
 
-        If the flush fails, its error is raised and the events it could not write are
-        dropped here: the next open of the store writes them, marked recovered.
+        If the flush fails, its error is raised and the items it could not write are
+        dropped here: the next open of the store writes them (history events marked
+        recovered; queued adds from their files, ``storage.add_log``).
         """
         try:
             self.flush()

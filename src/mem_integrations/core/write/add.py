@@ -115,6 +115,11 @@ def _offline_operations(
     return ops, dropped
 
 
+def _scope_key(scope: Scope) -> tuple[str | None, ...]:
+    """The scope's ids in ``SCOPE_COLUMNS`` order: how held and queued texts are keyed."""
+    return tuple(getattr(scope, c) for c in SCOPE_COLUMNS)
+
+
 def _existing(
     engine: Engine, hashes: list[str], scope: Scope, now: datetime
 ) -> dict[str, dict[str, Any]]:
@@ -125,12 +130,12 @@ def _existing(
     """
     if not hashes:
         return {}
-    ids = [scope.user_id, scope.agent_id, scope.run_id, scope.app_id]
+    ids = _scope_key(scope)
     equal = [
         f"{k} = {F.sql_string(v)}" if v is not None else f"{k} IS NULL"
         for k, v in zip(SCOPE_COLUMNS, ids, strict=True)
     ]
-    maybe = engine.store.seen.may_hold(tuple(ids), hashes, " AND ".join(equal))
+    maybe = engine.store.seen.may_hold(ids, hashes, " AND ".join(equal))
     if maybe is not None:
         hashes = [h for h in hashes if h in maybe]
         if not hashes:
@@ -316,7 +321,7 @@ def _append_new(
                     enriched.append((old, {**more, "updated_at": now}))
                 existing[h] = {"id": old["id"]}  # a second repeat in this call changes nothing
                 continue
-            row = _new_row(op, vectors, scope, new)
+            row = _new_row(op, h, vectors, scope, new)
             existing[h] = {"id": row["id"]}
             rows.append(row)
             events.append(AddEvent(id=row["id"], memory=op.text, event="ADD"))
@@ -338,11 +343,12 @@ def _append_new(
 
 
 def _new_row(
-    op: Operation, vectors: Mapping[str, Any], scope: Scope, new: _NewRows
+    op: Operation, h: str, vectors: Mapping[str, Any], scope: Scope, new: _NewRows
 ) -> dict[str, Any]:
+    """A new memory's row for ``op``, whose text hashes to ``h``."""
     assert op.text is not None
     return {
-        "id": str(uuid.uuid4()), "memory": op.text, "hash": content_hash(op.text),
+        "id": str(uuid.uuid4()), "memory": op.text, "hash": h,
         "vector": vectors[op.text], **scope.model_dump(), "actor_id": op.actor_id,
         "role": op.role, "categories": list(dict.fromkeys([*new.cats, *(op.categories or ())])),
         "metadata": new.meta, "created_at": new.stamp, "updated_at": new.stamp,
@@ -364,9 +370,9 @@ def _queue_new(
     Holds only the log's lock, not the store's: the writer may commit meanwhile, and a text
     is either still queued (``queue.holds``) or already in the table (``_existing``).
     """
-    texts = list(dict.fromkeys(op.text for op in adds if op.text))
-    hashes = [content_hash(t) for t in texts]
-    key = tuple(scope.model_dump().values())
+    by_text = {t: content_hash(t) for t in dict.fromkeys(op.text for op in adds if op.text)}
+    hashes = list(by_text.values())
+    key = _scope_key(scope)
     with queue.lock:
         if queue.holds(key, hashes) or _existing(engine, hashes, scope, now):
             return None
@@ -377,7 +383,7 @@ def _queue_new(
             if op.text in rows:  # a repeat within the call, as the plain path reports it
                 events.append(AddEvent(id=rows[op.text]["id"], memory=op.text, event="NONE"))
                 continue
-            rows[op.text] = _new_row(op, vectors, scope, new)
+            rows[op.text] = _new_row(op, by_text[op.text], vectors, scope, new)
             events.append(AddEvent(id=rows[op.text]["id"], memory=op.text, event="ADD"))
         if rows:
             queue.submit(engine.rows(list(rows.values())), key, hashes, now)
