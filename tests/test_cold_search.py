@@ -16,21 +16,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from cold_corpus import QUERIES, USERS, text
 from mem_integrations import Memory, MemoryConfig
 from mem_integrations.core.storage.late import LateRecords
 from mem_integrations.core.storage.rows import RECORD_COLUMNS, materialize
 from mem_integrations.testing import FrozenClock, HashEmbedder
-
-WORDS = (
-    "kayak tent river lake park dog cat shelter marathon coffee café tea kettle garden "
-    "guitar piano bread sourdough trip lisbon paint sunrise adoption 2024 42 running"
-).split()
-QUERIES = ["kayak river", "dog shelter", "marathon running 42", "café coffee trip", "piano"]
-USERS = ["u", "v", "w"]
-
-
-def _text(i: int) -> str:
-    return " ".join(WORDS[(i * k + k * k) % len(WORDS)] for k in range(1, 2 + i % 6)) + f" n{i}"
 
 
 @pytest.fixture
@@ -46,7 +36,7 @@ def cold(tmp_path: Path, clock: FrozenClock) -> Iterator[Memory]:
         )
     )
     for batch in range(24):
-        rows = [{"role": "user", "content": _text(batch * 8 + j)} for j in range(8)]
+        rows = [{"role": "user", "content": text(batch * 8 + j)} for j in range(8)]
         m.add(rows, user_id=USERS[batch % 3], metadata={"batch": batch}, infer=False)
     m.store.wait_for_housekeeping()
     yield m
@@ -215,7 +205,7 @@ def test_at_most_one_background_scope_read_is_pending(
     m = Memory(MemoryConfig(uri=path, embedder=HashEmbedder(), clock=clock))
     users = [f"user-{i}" for i in range(6)]
     for i, user in enumerate(users):
-        m.add([{"role": "user", "content": _text(i * 3 + j)} for j in range(3)], user_id=user,
+        m.add([{"role": "user", "content": text(i * 3 + j)} for j in range(3)], user_id=user,
               infer=False)  # fmt: skip
     m.close()
     m = Memory(MemoryConfig(uri=path, embedder=HashEmbedder(), clock=clock, search_cache_rows=4))

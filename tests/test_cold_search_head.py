@@ -13,16 +13,11 @@ from typing import Any
 
 import pytest
 
+from cold_corpus import QUERIES, USERS, text
 from mem_integrations import Memory, MemoryConfig
 from mem_integrations.core.storage.reader import SearchReader
 from mem_integrations.testing import FrozenClock, HashEmbedder
 
-WORDS = (
-    "kayak tent river lake park dog cat shelter marathon coffee café tea kettle garden "
-    "guitar piano bread sourdough trip lisbon paint sunrise adoption 2024 42 running"
-).split()
-QUERIES = ["kayak river", "dog shelter", "marathon running 42", "café coffee trip", "piano"]
-USERS = ["u", "v", "w"]
 CASES: list[dict[str, Any]] = [
     {"top_k": 3},
     {"top_k": 6},
@@ -31,10 +26,6 @@ CASES: list[dict[str, Any]] = [
     {"top_k": 5, "explain": True},
     {"top_k": 4, "decay": True},
 ]
-
-
-def _text(i: int) -> str:
-    return " ".join(WORDS[(i * k + k * k) % len(WORDS)] for k in range(1, 2 + i % 6)) + f" n{i}"
 
 
 def _store(path: Path, clock: FrozenClock, embedder: Any = None, **config: Any) -> Memory:
@@ -56,7 +47,7 @@ def cold(tmp_path: Path, clock: FrozenClock) -> Iterator[Memory]:
     m = _store(tmp_path / "s", clock)
     expires = clock.now() + timedelta(hours=1)
     for batch in range(24):
-        rows = [{"role": "user", "content": _text(batch * 8 + j)} for j in range(8)]
+        rows = [{"role": "user", "content": text(batch * 8 + j)} for j in range(8)]
         m.add(rows, user_id=USERS[batch % 3], metadata={"batch": batch}, infer=False,
               expiration_date=expires if batch // 3 % 3 == 1 else None)  # fmt: skip
     m.store.wait_for_housekeeping()
@@ -186,7 +177,7 @@ def test_a_query_that_is_not_a_unit_vector_gets_no_head(
     tmp_path: Path, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     m = _store(tmp_path / "s", clock, _Scaled())
-    m.add([{"role": "user", "content": _text(i)} for i in range(40)], user_id="u", infer=False)
+    m.add([{"role": "user", "content": text(i)} for i in range(40)], user_id="u", infer=False)
     real = m.store.scoped_search
     monkeypatch.setattr(
         m.store, "scoped_search", lambda *a, **kw: real(*a, **{**kw, "fetch_later": False})

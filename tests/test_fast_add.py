@@ -46,21 +46,27 @@ def test_the_scope_is_held_after_an_add_and_repeats_are_found(memory: Memory) ->
     assert events(memory, "likes tea", user_id="u", agent_id="a") == ["ADD"]  # exact scope
 
 
+def _count_reads(m: Memory, monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """The ``where`` of every store query ``m`` makes from now on, the hash sets' own too."""
+    reads: list[str | None] = []
+    real = m.store.query
+
+    def counted(where: str | None, *args: Any, **kw: Any) -> Any:
+        reads.append(where)
+        return real(where, *args, **kw)
+
+    monkeypatch.setattr(m.store, "query", counted)
+    monkeypatch.setattr(m.store.seen, "_read", counted)
+    return reads
+
+
 def test_a_cold_scope_needs_no_query_for_a_text_the_store_lacks(
     memory: Memory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The whole table's hashes answer "not stored" for any scope, held or not."""
     memory.add([{"role": "user", "content": f"fact {i}"} for i in range(20)], user_id="u",
                infer=False)  # fmt: skip
-    queries: list[str | None] = []
-    real = memory.store.query
-
-    def counted(where: str | None, *args: Any, **kw: Any) -> Any:
-        queries.append(where)
-        return real(where, *args, **kw)
-
-    monkeypatch.setattr(memory.store, "query", counted)
-    monkeypatch.setattr(memory.store.seen, "_read", counted)  # the hash sets' own reads
+    queries = _count_reads(memory, monkeypatch)
     for i in range(5):  # five scopes never seen by this process
         assert events(memory, f"new text {i}", user_id=f"cold-{i}") == ["ADD"]
     lookups = [q for q in queries if not (q or "").startswith("seq >")]  # rebases aside
@@ -315,15 +321,7 @@ def test_a_compaction_keeps_the_held_hashes_within_a_bulk_loads_grace(
     version = a.store.memories.version
     b.store.optimize()  # merges fragments and builds indexes: versions a did not make
     assert a.store.memories.version > version
-    reads: list[str | None] = []
-    real = a.store.query
-
-    def counted(where: str | None, *args: Any, **kw: Any) -> Any:
-        reads.append(where)
-        return real(where, *args, **kw)
-
-    monkeypatch.setattr(a.store, "query", counted)
-    monkeypatch.setattr(a.store.seen, "_read", counted)
+    reads = _count_reads(a, monkeypatch)
     assert events(a, "new after the compaction", user_id="u") == ["ADD"]
     assert a.store.seen.held(seen_hashes.ALL) is held  # kept, moved on, not re-read
     assert a.store.seen.scopes == scopes
