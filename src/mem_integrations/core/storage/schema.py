@@ -30,6 +30,7 @@ __all__ = [
     "META",
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "SCOPE_COLUMNS",
     "SEQ",
     "StoreStats",
     "empty_tables",
@@ -43,6 +44,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MEMORIES = "memories"
+#: The columns that make a scope: an add's duplicate check matches all four exactly, and
+#: rows written together are stored in this order (``rows.in_scope_order``).
+SCOPE_COLUMNS = ("user_id", "agent_id", "run_id", "app_id")
 HISTORY = "history"
 ACCESSES = "accesses"
 META = "meta"

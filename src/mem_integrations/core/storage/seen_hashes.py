@@ -51,13 +51,11 @@ import pyarrow as pa
 
 from .hash_keys import as_keys, column_keys
 from .reader import FULL_REFRESH_S, MANIFEST_NAMES
-from .schema import SEQ
+from .schema import SCOPE_COLUMNS, SEQ
 from .watermark import GRACE_NS
 
 __all__ = ["MAX_DELTA", "SCOPE_COLUMNS", "SCOPE_MAX_KEYS", "SeenHashes"]
 
-#: The columns that make a scope (an add's duplicate check matches all four exactly).
-SCOPE_COLUMNS = ("user_id", "agent_id", "run_id", "app_id")
 #: Scopes with more rows than this are not held: every add of theirs queries.
 SCOPE_MAX_KEYS = 200_000
 #: Hashes held across all scopes (8 bytes each), least recently used scope out first.

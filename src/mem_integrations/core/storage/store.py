@@ -29,7 +29,7 @@ from .compaction import MERGE_EVERY, Housekeeper, cadence, compact, same_rows, s
 from .freshness import fresh
 from .indexes import INDEXED_COLUMNS, create_missing, index_once
 from .reader import SearchReader, local_path, versions_dir
-from .rows import ids_sql
+from .rows import ids_sql, in_scope_order
 from .schema import (
     ACCESSES,
     ACCESSES_SCHEMA,
@@ -159,7 +159,7 @@ class Store:
         """Insert new memories in one commit."""
         if rows.num_rows == 0:
             return
-        rows = stamp(rows, next_seq())  # recovery finds the rows written since its last check
+        rows = stamp(in_scope_order(rows), next_seq())  # recovery reads writes since its check
         with self.seen.appending():  # until ``_after_commit`` has told ``seen`` the version
             result = retry_on_conflict(lambda: self.memories.add(rows), "append")
             version = int(result.version)
