@@ -312,3 +312,24 @@ def test_too_many_settled_writers_fall_back_to_checking_everything(tmp_path: Pat
     again.wait_for_housekeeping()
     assert _read_since(before, "memories") == 2 * 2  # vouched for, but checked: as before
     again.close()
+
+
+def test_the_meta_table_and_the_log_stay_few_fragments(tmp_path: Path) -> None:
+    m = _open(tmp_path / "s")
+    ids = _add_many(m, 40)
+    for i in ids:  # one log commit each
+        m.delete(i)
+    m.close()
+    for n in range(40):  # as many closes of other handles, one meta commit each
+        write_meta(m.store.db, {watermark.SETTLED_PREFIX + uuid.uuid4().hex: str(n)})
+    meta = read_meta(m.store.db)
+    fragments = len(m.store.db.open_table("meta").to_lance().get_fragments())
+    assert fragments > 40 and len(m.store.deletions.to_lance().get_fragments()) >= 40
+    again = _open(tmp_path / "s")
+    again.wait_for_housekeeping()
+    assert len(again.store.db.open_table("meta").to_lance().get_fragments()) <= 32
+    assert len(again.store.deletions.to_lance().get_fragments()) <= 32
+    kept = read_meta(again.store.db)
+    assert kept["schema_version"] == meta["schema_version"] and kept["dim"] == meta["dim"]
+    assert len(again.store.deletions.to_arrow()) == 40  # within the grace: all kept
+    again.close()

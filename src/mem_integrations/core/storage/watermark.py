@@ -42,6 +42,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -50,8 +51,9 @@ from ..clock import Clock
 from ..errors import MemoryLayerError
 from ..filters import sql_string
 from .commits import retry_on_conflict
+from .compaction import compact
 from .recovery import reconcile, reconcile_since
-from .schema import DELETIONS_SCHEMA, SEQ, WRITER, delete_meta, read_meta, write_meta
+from .schema import DELETIONS_SCHEMA, META, SEQ, WRITER, delete_meta, read_meta, write_meta
 
 __all__ = [
     "GRACE_NS", "MAX_SETTLED", "SETTLED_PREFIX", "WATERMARK", "Writer", "check",
@@ -68,6 +70,8 @@ GRACE_NS = 5 * 60 * 1_000_000_000
 SETTLED_PREFIX = "settled:"
 #: Settled writers a check filters out at most; beyond, it checks them all (see the module).
 MAX_SETTLED = 200
+#: Fragments the meta table and the deletion log may have before a check merges them.
+_MAX_FRAGMENTS = 32
 #: What :func:`new_writer` makes; a settled entry naming anything else is ignored.
 _WRITER_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -193,6 +197,18 @@ def unsettled_sql(writers: Sequence[str]) -> str | None:
     return f"({WRITER} IS NULL OR {WRITER} NOT IN ({listed}))"
 
 
+def _tidy(table: Any, older: timedelta) -> None:
+    """Merge a small table's fragments once they are many (each commit leaves one).
+
+    Why: every clean close that wrote, every check and every prune is a commit to the meta
+    table, every delete one to the log, and nothing else compacts them: after 1,000 closes
+    reading the meta table (which every open does) took 211 ms instead of 5 (measured with
+    the store's own ``write_meta``/``delete_meta``, 501 fragments).
+    """
+    if len(table.to_lance().get_fragments()) > _MAX_FRAGMENTS:
+        retry_on_conflict(lambda: compact(table, older, indexes=False), f"optimize {table.name}")
+
+
 def check(
     store: Any,
     clock: Clock,
@@ -227,6 +243,8 @@ def check(
     delete_meta(store.db, junk + [SETTLED_PREFIX + w for w, at in writers.items() if at <= mark])
     if after is not None and store.deletions.count_rows(f"{SEQ} <= {mark}"):
         store.deletions.delete(f"{SEQ} <= {mark}")  # never read again
+    for table in (store.db.open_table(META), store.deletions):
+        _tidy(table, store.cleanup_older_than)
     if events:
         log.warning("recovered %d history events in %s", len(events), store.uri)
     return len(events)
