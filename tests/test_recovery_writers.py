@@ -32,7 +32,13 @@ from mem_integrations.core.storage.schema import (
     write_meta,
 )
 from mem_integrations.testing import FrozenClock, HashEmbedder
-from reliability.workers import crash_writer, open_memory, read_log
+from reliability.workers import (
+    crash_writer,
+    kill_when_done,
+    open_memory,
+    queued_add_writer,
+    read_log,
+)
 from test_history_commit_failures import HistoryDisk
 
 SPAWN = mp.get_context("spawn")
@@ -196,6 +202,23 @@ def test_a_killed_writer_is_recovered_and_a_clean_one_is_not_read(
             assert set(lost) <= texts
         assert not {e["memory_id"] for e in recovered} & set(clean_ids)
         assert len(m.get_all(user_id="clean", limit=1000)["results"]) == 150
+
+
+def test_adopted_queued_adds_are_the_adopters_writes(tmp_path: Path) -> None:
+    uri, log = kill_when_done(tmp_path, queued_add_writer, 3, False)  # died with 3 adds queued
+    acked = {i for e in read_log(log) if e["op"] == "add" for i in e["ids"]}
+    adopter = open_memory(uri)  # commits them at open, with their ADD events queued
+    adopter.wait_for_housekeeping()
+    rows = adopter.store.query(None, ["id", "writer"]).to_pylist()
+    assert {r["id"] for r in rows} == acked and len(acked) == 6
+    assert {r["writer"] for r in rows} == {adopter.store.writer.id}
+    adopter.close()
+    before = _reads()
+    with open_memory(uri) as m:
+        m.wait_for_housekeeping()
+        assert _read_since(before, "memories") == 0
+        for i in acked:
+            assert _events(m, i) == ["ADD"]
 
 
 def _v2_store(path: Path, clock: FrozenClock) -> tuple[str, str]:
