@@ -356,3 +356,22 @@ def test_the_meta_table_and_the_log_stay_few_fragments(tmp_path: Path) -> None:
     assert kept["schema_version"] == meta["schema_version"] and kept["dim"] == meta["dim"]
     assert len(again.store.deletions.to_arrow()) == 40  # within the grace: all kept
     again.close()
+
+
+def test_the_housekeeping_check_skips_settled_writers_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live = _open(tmp_path / "s")
+    live.wait_for_housekeeping()  # its open-time check set the watermark: now less the grace
+    clean, dropped = _open(tmp_path / "s"), _open(tmp_path / "s")
+    _add_many(clean, 30, "clean")
+    clean.close()
+    _add_many(dropped, 4, "dropped")
+    dropped.wait_for_housekeeping()
+    dropped.store.close()  # never vouched for
+    monkeypatch.setattr(watermark, "GRACE_NS", 0)  # as if the grace had passed
+    before = _reads()
+    watermark.check(live.store, live.clock, live.store.add_history, settled_only=True)
+    assert _read_since(before, "memories") == 2 * 4  # the dropped handle's rows only
+    assert _settled(live) == set()  # the watermark passed the clean close: entry removed
+    live.close()
