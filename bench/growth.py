@@ -275,6 +275,14 @@ def _count_reads() -> dict[str, int]:
     return counts
 
 
+def _recovery_reads() -> dict[str, int]:
+    """Rows recovery brought into Python, by table (its own count: the whole pass reads
+    through Lance datasets, which :func:`_count_reads` does not see)."""
+    from mem_integrations.core.storage.recovery import ROWS_READ
+
+    return dict(ROWS_READ)
+
+
 def case_open(system: str, path: str, users: int, seconds: float) -> dict[str, Any]:
     """Open a built store cold in this process; search users at random for ``seconds``."""
     emb = embedder()
@@ -328,6 +336,7 @@ def case_open(system: str, path: str, users: int, seconds: float) -> dict[str, A
         | {"p99_ms": round(float(np.percentile(np.asarray(lat) * 1e3, 99)), 2)},
         "housekeeping_s": round(done_at[0] - t0, 2),
         "rows_read_by_thread": dict(reads),
+        "rows_read_by_recovery": _recovery_reads(),
         "rss_before_open_mb": rss0,
         "peak_rss_mb": peak_rss_mb(),
     }

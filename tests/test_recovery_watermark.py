@@ -1,8 +1,10 @@
 """Recovery at open reads only what could be unfinished (issue 21): the watermark and m002.
 
 A writer "killed" between its memories commit and its history commit is simulated in-process
-by committing to the memories table through the store and never writing the history event
-(the SIGKILL variants are in ``test_crash.py``).
+by committing to the memories table through the store, never writing the history event, and
+never closing the handle cleanly (:func:`_killed`): a clean close vouches for every write of
+its handle (``storage.watermark``). The SIGKILL variants are in ``test_crash.py`` and
+``test_recovery_writers.py``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ def _open(path: Path, clock: FrozenClock) -> Memory:
     m = Memory(MemoryConfig(uri=str(path), embedder=HashEmbedder(), clock=clock))
     m.wait_for_housekeeping()  # open-time recovery has run
     return m
+
+
+def _killed(m: Memory) -> None:
+    """Stop the handle's threads as a kill would, without the clean close's settled record."""
+    m.store.close()
 
 
 def _row(m: Memory, text: str, user: str = "u") -> pa.Table:
@@ -76,7 +83,7 @@ def test_crash_between_the_commits_is_recovered_through_the_watermark(
     changed = changed.set_column(1, "memory", pa.array(["the kayak is yellow"]))
     m.store.upsert(changed)
     m.store.delete(f"id = '{gone}'")
-    m.close()
+    _killed(m)
     m = _open(tmp_path / "s", clock)
     added = _events(m, lost["id"][0].as_py())
     assert [e["event"] for e in added] == ["ADD"]
@@ -95,11 +102,11 @@ def test_only_writes_above_the_watermark_are_looked_at(tmp_path: Path, clock: Fr
     mark = int(read_meta(m.store.db)[watermark.WATERMARK])
     # A row stamped below the watermark is, by the watermark's contract, settled: recovery
     # must not even read it (here it lacks history, which the full check would repair).
-    old = watermark.stamp(_row(m, "written long ago"), mark - 1)
+    old = watermark.stamp(_row(m, "written long ago"), mark - 1, None)
     m.store.memories.add(old)
     new = _row(m, "written just now")
     m.store.append(new)
-    m.close()
+    _killed(m)
     m = _open(tmp_path / "s", clock)
     assert _events(m, old["id"][0].as_py()) == []
     assert [e["event"] for e in _events(m, new["id"][0].as_py())] == ["ADD"]

@@ -158,3 +158,29 @@ def test_two_processes_write_one_s3_store_long(
     s3: tuple[dict[str, str], Counter[str]], tmp_path: Path
 ) -> None:
     assert run_s3_writers(s3, tmp_path, ops=50) >= 50
+
+
+def test_a_clean_close_on_s3_spares_the_next_open_its_writes(
+    s3: tuple[dict[str, str], Counter[str]],
+) -> None:
+    """The settled record (``storage.watermark``) is a meta commit like any other on S3."""
+    from mem_integrations.core.storage.recovery import ROWS_READ
+    from mem_integrations.core.storage.schema import read_meta
+    from mem_integrations.core.storage.watermark import SETTLED_PREFIX
+
+    options, _ = s3
+    uri = f"s3://{BUCKET}/settled"
+    with open_memory(uri, options) as m:
+        ids = [r["id"] for r in m.add(
+            [{"role": "user", "content": f"fact {i}"} for i in range(20)],
+            user_id="u", infer=False,
+        )["results"]]  # fmt: skip
+        m.delete(ids[0])
+        writer = m.store.writer.id
+    assert SETTLED_PREFIX + writer in read_meta(m.store.db)
+    before = dict(ROWS_READ)
+    with open_memory(uri, options) as again:
+        again.wait_for_housekeeping()
+        assert ROWS_READ.get("memories", 0) == before.get("memories", 0)
+        assert ROWS_READ.get("deletions", 0) == before.get("deletions", 0)
+        assert len(again.get_all(user_id="u")["results"]) == 19

@@ -138,6 +138,16 @@ class Engine:
             for r in rows.select(cols).to_pylist()
         ])  # fmt: skip
 
+    def settle_writer(self) -> None:
+        """Record this handle's writes as settled (at a clean close: see ``Memory.close``).
+
+        A failure costs only speed (the next open checks those writes again): logged.
+        """
+        try:
+            self.store.writer.settle(self.store.db)
+        except Exception:
+            log.warning("could not record %s's writes as settled", self.store.uri, exc_info=True)
+
     def settle_adds(self) -> None:
         """Commit this handle's queued adds (``storage.add_log``): what every other call sees."""
         if self.add_log is not None:

@@ -136,7 +136,9 @@ class Memory(Writes, Reads, Annotations):
 
         If queued history cannot be committed, the store is closed anyway and
         ``PartialWriteError`` says which memories lack their events: they are written,
-        marked recovered, at the next open.
+        marked recovered, at the next open. Only a close that committed everything records
+        this handle as settled, which spares the next open re-reading its writes
+        (``storage.watermark``).
         """
         self.decay.close()
         try:
@@ -144,9 +146,13 @@ class Memory(Writes, Reads, Annotations):
                 self._core.add_log.close()  # left for the next open if it cannot commit
         finally:
             try:
+                # background jobs (adopting a dead handle's adds, recovery) finish first, so
+                # the events they queue are in the flush below
+                self.store.housekeeping.close()
                 self._core.history_queue.close()
             finally:
                 self.store.close()
+        self._core.settle_writer()  # reached only when nothing above raised
 
     def __enter__(self) -> Memory:
         return self

@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from ..errors import ConfigurationError, MemoryLayerError, PartialWriteError, SchemaVersionError
+from ..filters import sql_string
 from .commits import retry_on_conflict
 
 __all__ = [
@@ -32,7 +33,9 @@ __all__ = [
     "SCHEMA_VERSION",
     "SCOPE_COLUMNS",
     "SEQ",
+    "WRITER",
     "StoreStats",
+    "delete_meta",
     "empty_tables",
     "has_table",
     "read_meta",
@@ -109,10 +112,17 @@ META_SCHEMA = pa.schema([pa.field("key", pa.string()), pa.field("value", pa.stri
 
 #: The write sequence column of memories (``storage.watermark``), from schema version 2.
 SEQ = "seq"
+#: The store handle that made a row's last change, or a deletion-log entry (``storage.watermark``),
+#: from schema version 3; null for rows written before: an unknown writer, always checked.
+WRITER = "writer"
 #: Ids removed by each delete, logged before it commits: a deleted row leaves nothing else.
 DELETIONS = "deletions"
 DELETIONS_SCHEMA = pa.schema(
-    [pa.field("memory_id", pa.string(), nullable=False), pa.field(SEQ, pa.int64(), nullable=False)]
+    [
+        pa.field("memory_id", pa.string(), nullable=False),
+        pa.field(SEQ, pa.int64(), nullable=False),
+        pa.field(WRITER, pa.string()),
+    ]
 )
 
 
@@ -159,10 +169,24 @@ def m002_write_sequence(db: Any, dim: int) -> None:
     _create(db, DELETIONS, DELETIONS_SCHEMA)
 
 
+def m003_writer_column(db: Any, dim: int) -> None:
+    """Add ``writer`` to ``memories`` and ``deletions``: recovery skips cleanly closed handles.
+
+    Rows and log entries already stored get a null writer, which no clean close vouches
+    for: they are checked as before whenever their ``seq`` is above the watermark.
+    """
+    del dim  # the vector column is untouched
+    for name in (MEMORIES, DELETIONS):
+        table = db.open_table(name)
+        if WRITER not in table.schema.names:
+            table.add_columns(pa.field(WRITER, pa.string()))
+
+
 #: (version it brings the store to, migration(db, dim)); append, never reorder or remove.
 MIGRATIONS: list[tuple[int, Callable[[Any, int], None]]] = [
     (1, m001_create_tables),
     (2, m002_write_sequence),
+    (3, m003_writer_column),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -185,6 +209,14 @@ def read_meta(db: Any) -> dict[str, str]:
         return {}
     rows = db.open_table(META).to_arrow().to_pylist()
     return {r["key"]: r["value"] for r in rows}
+
+
+def delete_meta(db: Any, keys: list[str]) -> None:
+    """Remove meta ``keys`` in one commit (nothing when there are none)."""
+    if keys and has_table(db, META):
+        where = f"key IN ({', '.join(sql_string(k) for k in keys)})"
+        table = db.open_table(META)
+        retry_on_conflict(lambda: table.delete(where), "stamping the store")
 
 
 def _create(db: Any, name: str, schema: pa.Schema) -> Any:

@@ -45,7 +45,7 @@ from .schema import (
 from .scope_index import ScopeCache
 from .search import Searcher
 from .seen_hashes import SeenHashes
-from .watermark import log_deletions, next_seq, stamp
+from .watermark import Writer, log_deletions, next_seq, stamp
 
 __all__ = ["Store"]
 
@@ -75,6 +75,8 @@ class Store:
     ) -> None:
         self.uri = uri
         self.dim = dim
+        #: who this handle is to recovery, stamped on every memories commit (``watermark``)
+        self.writer = Writer()
         self.model_id = model_id
         self.cleanup_older_than = cleanup_older_than
         self.housekeeping = Housekeeper(
@@ -155,11 +157,11 @@ class Store:
         except Exception:  # background housekeeping must never take the app down
             log.warning("background optimize of %s failed", self.uri, exc_info=True)
 
-    def append(self, rows: pa.Table) -> None:
-        """Insert new memories in one commit."""
+    def append(self, rows: pa.Table, *, own: bool = True) -> None:
+        """Insert new memories in one commit (``own=False``: no writer, see ``watermark``)."""
         if rows.num_rows == 0:
             return
-        rows = stamp(in_scope_order(rows), next_seq())  # recovery reads writes since its check
+        rows = stamp(in_scope_order(rows), next_seq(), self.writer.claim() if own else None)
         with self.seen.appending():  # until ``_after_commit`` has told ``seen`` the version
             result = retry_on_conflict(lambda: self.memories.add(rows), "append")
             version = int(result.version)
@@ -171,7 +173,7 @@ class Store:
         """Replace whole rows by id in one commit (used by update and batch_update)."""
         if rows.num_rows == 0:
             return
-        rows = stamp(rows, next_seq())
+        rows = stamp(rows, next_seq(), self.writer.claim())
 
         def commit() -> Any:
             q = self.memories.merge_insert("id").when_matched_update_all()
@@ -192,10 +194,10 @@ class Store:
         if rows.num_rows == 0 and not delete_where:
             return set()
         ids = rows.column("id").to_pylist()
-        seq = next_seq()
+        seq, writer = next_seq(), self.writer.claim()
         if delete_where:
-            log_deletions(self, delete_where, seq)
-        stamped = stamp(rows, seq)
+            log_deletions(self, delete_where, seq, writer)
+        stamped = stamp(rows, seq, writer)
 
         def commit() -> Any:
             builder = self.memories.merge_insert("id").when_matched_update_all()
@@ -228,7 +230,7 @@ class Store:
 
     def delete(self, where: str) -> None:
         """Delete matching memories in one commit (after logging their ids for recovery)."""
-        log_deletions(self, where, next_seq())
+        log_deletions(self, where, next_seq(), self.writer.claim())
         result = retry_on_conflict(lambda: self.memories.delete(where), "delete")
         self._after_commit(int(result.version))
 

@@ -49,7 +49,8 @@ def import_store(
         vectors = embed_documents_checked(engine.embedder, part.column("memory").to_pylist())
         flat = pa.array(vectors.reshape(-1), type=pa.float32())
         column = pa.FixedSizeListArray.from_arrays(flat, engine.embedder.dim)
-        store.append(conform(part.append_column("vector", column), engine.schema))
+        # own=False: the source's history may not explain its rows; recovery checks them
+        store.append(conform(part.append_column("vector", column), engine.schema), own=False)
         if progress is not None:
             progress(part.num_rows)
     append_as_is(store, src.history, src.accesses)
