@@ -9,12 +9,14 @@ its handle (``storage.watermark``). The SIGKILL variants are in ``test_crash.py`
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import lancedb
 import pyarrow as pa
+import pytest
 
 from mem_integrations import Memory, MemoryConfig
 from mem_integrations.core.storage import watermark
@@ -165,3 +167,21 @@ def test_an_old_store_is_upgraded_and_checked_whole_once(
         "new memory after the upgrade",
     }
     m.close()
+
+
+def test_a_check_reports_only_what_it_wrote_not_this_handles_writes_in_flight(
+    tmp_path: Path, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The open's check runs while the handle writes: its own adds are in flight, not lost.
+
+    They are left out of what it writes (``Engine._write_recovered``); the count it returns
+    and the warning it logs must say the same, or a fresh store logs phantom recoveries.
+    """
+    m = _open(tmp_path / "s", clock)
+    m.store.append(_row(m, "an add whose history is still queued"))
+    engine = m._engine
+    with caplog.at_level(logging.WARNING):
+        n = watermark.check(m.store, m.clock, engine._write_recovered, settled_only=False)
+    assert n == 0
+    assert "recovered" not in caplog.text
+    _killed(m)

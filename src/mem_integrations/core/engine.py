@@ -163,7 +163,7 @@ class Engine:
         except Exception:  # never fatal: the next open tries again
             log.warning("history recovery of %s failed", self.store.uri, exc_info=True)
 
-    def _write_recovered(self, events: list[dict[str, Any]]) -> None:
+    def _write_recovered(self, events: list[dict[str, Any]]) -> int:
         """Write what recovery found missing, less what this process's writes wrote meanwhile.
 
         The check reads while this process keeps writing, and those writes' history is
@@ -182,7 +182,7 @@ class Engine:
             since = set(self.store.query(ids_in + newer, ["id"])["id"].to_pylist())
             since |= self._deleted(ids_in + newer)
             events = [e for e in events if str(e["memory_id"]) not in since]
-        self.history(events)
+        return self.history(events)
 
     def _deleted(self, where: str) -> set[str]:
         """Memory ids the deletion log holds under ``where`` (an ``id`` condition, see ids_sql)."""
@@ -193,9 +193,9 @@ class Engine:
         """Rows as an Arrow table of the memories schema (the only shape the store takes)."""
         return pa.Table.from_pylist(rows, schema=self.schema)
 
-    def history(self, events: list[dict[str, Any]]) -> None:
-        """Append history events in one commit."""
-        self.store.add_history(events)
+    def history(self, events: list[dict[str, Any]]) -> int:
+        """Append history events in one commit; returns how many."""
+        return self.store.add_history(events)
 
     def history_after(self, events: list[dict[str, Any]], result: Any = None) -> None:
         """Record the history of a memories commit that has landed.

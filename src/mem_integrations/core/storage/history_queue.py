@@ -73,7 +73,7 @@ class WriteBehind(ABC, Generic[T]):
     #: the writer thread's name
     thread_name = "mem-write-behind"
 
-    def __init__(self, write: Callable[[list[T]], None]) -> None:
+    def __init__(self, write: Callable[[list[T]], object]) -> None:
         self._write = write
         self._cond = threading.Condition()
         self._pending: list[T] = []

@@ -212,7 +212,7 @@ def _tidy(table: Any, older: timedelta) -> None:
 def check(
     store: Any,
     clock: Clock,
-    write_history: Callable[[list[dict[str, Any]]], None],
+    write_history: Callable[[list[dict[str, Any]]], int],
     *,
     settled_only: bool,
 ) -> int:
@@ -221,7 +221,10 @@ def check(
     At open (``settled_only=False``) every write above the watermark is looked at, recent
     ones too: a crash is what is being looked for. On the housekeeping thread
     (``settled_only=True``) only writes older than the grace are, so this process's own
-    writes in flight are not mistaken for lost ones. Returns the number of events recovered.
+    writes in flight are not mistaken for lost ones. ``write_history`` writes the events
+    found and returns how many it wrote: at open it leaves out this handle's own writes in
+    flight (``Engine._write_recovered``), which are not lost. Returns that number; it alone is
+    logged, or a fresh store's first check warned of recoveries that were its own adds.
     """
     mark = next_seq() - GRACE_NS
     meta = read_meta(store.db)
@@ -237,7 +240,7 @@ def check(
             store.memories, store.history, store.deletions, clock, int(after), upto,
             unsettled_sql(list(writers)),
         )  # fmt: skip
-    write_history(events)  # durable before the watermark passes the writes it explains
+    written = write_history(events)  # durable before the watermark passes what it explains
     write_meta(store.db, {WATERMARK: str(mark)})
     # a settled writer's writes are all at or below its close seq: now below the watermark
     delete_meta(store.db, junk + [SETTLED_PREFIX + w for w, at in writers.items() if at <= mark])
@@ -245,6 +248,6 @@ def check(
         store.deletions.delete(f"{SEQ} <= {mark}")  # never read again
     for table in (store.db.open_table(META), store.deletions):
         _tidy(table, store.cleanup_older_than)
-    if events:
-        log.warning("recovered %d history events in %s", len(events), store.uri)
-    return len(events)
+    if written:
+        log.warning("recovered %d history events in %s", written, store.uri)
+    return written
