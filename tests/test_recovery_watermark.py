@@ -13,6 +13,7 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import lancedb
 import pyarrow as pa
@@ -125,10 +126,18 @@ def _v1_store(path: Path, now: datetime) -> tuple[str, str]:
     db.create_table("accesses", schema=ACCESSES_SCHEMA)
     meta = [("schema_version", "1"), ("dim", str(dim)), ("model_id", HashEmbedder().model_id)]
     db.create_table("meta", data=pa.Table.from_pylist([{"key": k, "value": v} for k, v in meta]))
+    return seed_old_rows(db, schema, now)
+
+
+def seed_old_rows(db: Any, schema: pa.Schema, now: datetime, **extra: Any) -> tuple[str, str]:
+    """Two memories an old writer left, one with its ADD event and one without (the orphan).
+
+    ``extra``: more columns of both rows (``seq`` for a schema-2 store).
+    """
     ok, orphan = str(uuid.uuid4()), str(uuid.uuid4())
     rows = [
         {"id": i, "memory": t, "hash": uuid.uuid4().hex, "vector": HashEmbedder().embed_query(t),
-         "user_id": "u", "created_at": now, "updated_at": now}
+         "user_id": "u", "created_at": now, "updated_at": now, **extra}
         for i, t in ((ok, "old tea memory"), (orphan, "old kayak memory"))
     ]  # fmt: skip
     db.open_table("memories").add(pa.Table.from_pylist(rows, schema=schema))

@@ -40,6 +40,7 @@ from reliability.workers import (
     read_log,
 )
 from test_history_commit_failures import HistoryDisk
+from test_recovery_watermark import seed_old_rows
 
 SPAWN = mp.get_context("spawn")
 
@@ -236,19 +237,7 @@ def _v2_store(path: Path, clock: FrozenClock) -> tuple[str, str]:
     meta = {"schema_version": "2", "dim": str(dim), "model_id": HashEmbedder().model_id,
             watermark.WATERMARK: str(mark)}  # fmt: skip
     write_meta(db, meta)
-    ok, orphan = str(uuid.uuid4()), str(uuid.uuid4())
-    now = clock.now()
-    rows = [
-        {"id": i, "memory": t, "hash": uuid.uuid4().hex, "vector": HashEmbedder().embed_query(t),
-         "user_id": "u", "created_at": now, "updated_at": now, "seq": watermark.next_seq()}
-        for i, t in ((ok, "old tea memory"), (orphan, "old kayak memory"))
-    ]  # fmt: skip
-    db.open_table("memories").add(pa.Table.from_pylist(rows, schema=schema))
-    event = {"id": str(uuid.uuid4()), "memory_id": ok, "event": "ADD",
-             "new_memory": "old tea memory", "user_id": "u", "created_at": now,
-             "is_deleted": False}  # fmt: skip
-    db.open_table("history").add(pa.Table.from_pylist([event], schema=HISTORY_SCHEMA))
-    return ok, orphan
+    return seed_old_rows(db, schema, clock.now(), seq=watermark.next_seq())
 
 
 def test_a_schema_2_store_gets_the_writer_column_and_its_rows_are_checked(
