@@ -360,7 +360,7 @@ def age(path: str) -> dict[str, Any]:
     m = _ours(f"{path}/ours")
     m.wait_for_housekeeping()
     watermark.GRACE_NS = 0
-    n = watermark.check(m.store, m.clock, m.store.add_history, settled_only=False)
+    n = watermark.check(m.store, m.clock, m._engine.history, settled_only=False)
     m.close()
     return {"recovered": n}
 

@@ -360,7 +360,7 @@ def test_the_housekeeping_check_skips_settled_writers_too(
     dropped.store.close()  # never vouched for
     monkeypatch.setattr(watermark, "GRACE_NS", 0)  # as if the grace had passed
     before = _reads()
-    watermark.check(live.store, live.clock, live.store.add_history, settled_only=True)
+    watermark.check(live.store, live.clock, live._engine.history, settled_only=True)
     assert _read_since(before, "memories") == 2 * 4  # the dropped handle's rows only
     assert _settled(live) == set()  # the watermark passed the clean close: entry removed
     live.close()

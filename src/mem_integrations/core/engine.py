@@ -195,7 +195,8 @@ class Engine:
 
     def history(self, events: list[dict[str, Any]]) -> int:
         """Append history events in one commit; returns how many."""
-        return self.store.add_history(events)
+        self.store.add_history(events)
+        return len(events)
 
     def history_after(self, events: list[dict[str, Any]], result: Any = None) -> None:
         """Record the history of a memories commit that has landed.

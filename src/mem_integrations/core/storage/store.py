@@ -234,12 +234,11 @@ class Store:
         result = retry_on_conflict(lambda: self.memories.delete(where), "delete")
         self._after_commit(int(result.version))
 
-    def add_history(self, rows: Sequence[dict[str, Any]]) -> int:
-        """Append history events in one commit (history rows are never rewritten); how many."""
+    def add_history(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Append history events in one commit; history rows are never rewritten."""
         if rows:
             data = pa.Table.from_pylist(list(rows), schema=HISTORY_SCHEMA)
             retry_on_conflict(lambda: self.history.add(data), "history append")
-        return len(rows)
 
     def add_accesses(self, rows: Sequence[dict[str, Any]]) -> None:
         """Append a batch of access records (decay) in one commit."""
